@@ -1,0 +1,30 @@
+/**
+ * The I/O a command gets. Commands never touch `process` directly, so tests can pass in-memory sinks and
+ * production has no test seams.
+ */
+export interface Sink {
+  write(chunk: string): void;
+}
+
+export interface Deps {
+  /** Command output only (tables, JSON, YAML, metrics). */
+  out: Sink;
+  /** Errors, warnings, progress. */
+  err: Sink;
+  env: NodeJS.ProcessEnv;
+  /** Whether stdout is a terminal (colour, in-place refresh). */
+  stdoutIsTTY: boolean;
+  cwd: string;
+  /** Aborted on Ctrl-C (SIGINT/SIGTERM): long-running commands stop cleanly. */
+  signal: AbortSignal;
+  /** Wall clock, injectable for tests of rates. */
+  now: () => number;
+}
+
+/** Colour is on only for a TTY, and never with NO_COLOR set (https://no-color.org). */
+export function useColor(deps: Pick<Deps, 'env' | 'stdoutIsTTY'>, flag?: boolean): boolean {
+  if (flag === false) return false;
+  if (deps.env.NO_COLOR !== undefined && deps.env.NO_COLOR !== '') return false;
+  if (deps.env.FORCE_COLOR !== undefined && deps.env.FORCE_COLOR !== '0') return true;
+  return deps.stdoutIsTTY;
+}

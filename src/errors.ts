@@ -1,0 +1,48 @@
+/**
+ * Typed errors, each with the exit code it maps to. `main.ts` is the only place that turns them into
+ * `process.exitCode`; everything else throws or returns a code.
+ *
+ * Exit codes (documented in the README):
+ *   0 ok · 1 findings (denied traffic, failed policy cases, lint errors) · 2 usage · 3 cluster, network or
+ *   partial failure.
+ */
+export const ExitCode = {
+  Ok: 0,
+  Findings: 1,
+  Usage: 2,
+  Cluster: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error whose message is already one user-facing line that names the object and the next step. */
+export class EgressctlError extends Error {
+  readonly exitCode: ExitCode;
+  /** Extra detail printed only with --verbose. */
+  readonly detail: string | undefined;
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown; detail?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.detail = options?.detail;
+  }
+}
+
+/** Bad flags, arguments or input files: exit 2. */
+export class UsageError extends EgressctlError {
+  constructor(message: string, options?: { cause?: unknown; detail?: string }) {
+    super(message, ExitCode.Usage, options);
+  }
+}
+
+/** The cluster, the network or some pods failed: exit 3. */
+export class ClusterError extends EgressctlError {
+  constructor(message: string, options?: { cause?: unknown; detail?: string }) {
+    super(message, ExitCode.Cluster, options);
+  }
+}
+
+/** One line for any thrown value, without a stack. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message.split('\n')[0] ?? e.message;
+  return String(e);
+}

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from './helpers/cli.js';
+
+test('--version prints the package version and exits 0', async () => {
+  const r = await runCli(['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, '0.1.0\n');
+  assert.equal(r.stderr, '');
+});
+
+test('--help lists every command with examples and exit codes', async () => {
+  const r = await runCli(['--help']);
+  assert.equal(r.code, 0);
+  for (const c of ['proxy-metrics', 'egress', 'sandbox', 'Exit codes:']) assert.match(r.stdout, new RegExp(c));
+});
+
+test('egress --help lists the subcommands', async () => {
+  const r = await runCli(['egress', '--help']);
+  assert.equal(r.code, 0);
+  for (const c of ['stat', 'allow', 'deny', 'route', 'get', 'delete', 'check', 'lint']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+});
+
+test('an unknown command is a usage error (exit 2) with a suggestion on stderr', async () => {
+  const r = await runCli(['proxy-metric']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /unknown command 'proxy-metric'/);
+  assert.match(r.stderr, /Did you mean proxy-metrics\?/);
+});
+
+test('a bad choice for -o is a usage error naming the allowed values', async () => {
+  const r = await runCli(['proxy-metrics', 'po/x', '-o', 'xml']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /argument 'xml' is invalid. Allowed choices are raw, json/);
+});

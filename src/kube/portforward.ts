@@ -1,0 +1,203 @@
+import http from 'node:http';
+import { Duplex } from 'node:stream';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import WebSocket from 'ws';
+import { ClusterError } from '../errors.js';
+import { ApiError, type KubeClient, type KubeStatus } from './rest.js';
+
+const gunzip = promisify(zlib.gunzip);
+
+/** The subprotocol the kubelet (and CRI streaming servers) speak for port-forward over WebSocket. */
+export const PORT_FORWARD_PROTOCOL = 'v4.channel.k8s.io';
+
+export interface ForwardedResponse {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  /** The body, gunzipped when the proxy sent it gzip-encoded. */
+  body: Buffer;
+}
+
+export interface ForwardOptions {
+  /** Time to complete the WebSocket handshake with the API server. */
+  connectTimeoutMs: number;
+  /** Deadline for the whole exchange: handshake, request and the complete response. */
+  deadlineMs: number;
+  signal?: AbortSignal | undefined;
+  /** Upper bound on the (decompressed) body, so a runaway response cannot exhaust memory. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * `GET path` on `port` of a pod, through the API server's `pods/portforward` subresource over a
+ * WebSocket (`v4.channel.k8s.io`), without a local listener.
+ *
+ * client-node's `PortForward` loses the API server's Status on 4xx, swallows the kubelet's error
+ * channel, never ends its output stream and has no handshake timeout (notes/client-node.md §1.6). This
+ * one reports each of those as a one-line error, always settles by the deadline, and always closes the
+ * socket.
+ */
+export function forwardHttpGet(
+  client: KubeClient,
+  namespace: string,
+  pod: string,
+  port: number,
+  path: string,
+  opts: ForwardOptions,
+): Promise<ForwardedResponse> {
+  const who = `pod ${namespace}/${pod}`;
+  const url = client.url(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward`, {
+    ports: port,
+  });
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+
+  return new Promise<ForwardedResponse>((resolve, reject) => {
+    let ws: WebSocket | undefined;
+    let settled = false;
+    let errorChannel = '';
+    let closed = false;
+    let pendingHttpError: Error | undefined;
+    const seenPortPrefix = [false, false];
+
+    const finish = (err: Error | undefined, value?: ForwardedResponse): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      opts.signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (ws && ws.readyState !== WebSocket.CLOSED) ws.terminate();
+      if (err) reject(err);
+      else resolve(value as ForwardedResponse);
+    };
+    const onAbort = (): void => finish(new ClusterError(`${who}: interrupted`));
+    const deadline = setTimeout(
+      () => finish(new ClusterError(`${who}: no complete answer from the proxy on port ${port} within ${opts.deadlineMs / 1000}s (raise --pod-timeout)`)),
+      opts.deadlineMs,
+    );
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    // The local end of the tunnel: what node's HTTP client reads and writes.
+    const socket = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        if (ws?.readyState !== WebSocket.OPEN) return cb();
+        ws.send(Buffer.concat([Buffer.from([0]), chunk]), cb);
+      },
+      // v4 has no half-close: ending our side would close the whole stream and lose the response.
+      final(cb) {
+        cb();
+      },
+    });
+
+    void client.conn.headers().then(
+      (headers) => {
+        if (settled) return;
+        ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], {
+          headers,
+          ...client.tlsOptions(),
+          handshakeTimeout: opts.connectTimeoutMs,
+          perMessageDeflate: false,
+        });
+        ws.binaryType = 'nodebuffer';
+        ws.on('unexpected-response', (_req, res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('error', () => undefined);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let status: KubeStatus | undefined;
+            try {
+              const j = JSON.parse(text) as KubeStatus;
+              if (j?.kind === 'Status') status = j;
+            } catch {
+              // kubelet and some proxies answer in plain text
+            }
+            const code = res.statusCode ?? 0;
+            const what = `port-forward to ${who}`;
+            if (code === 403 && !text.trim()) {
+              finish(new ClusterError(`${what}: the server refused the ${PORT_FORWARD_PROTOCOL} subprotocol (403 with no body)`));
+            } else finish(new ApiError(code, status, text, what));
+          });
+        });
+        ws.on('error', (e: NodeJS.ErrnoException) => {
+          if (/handshake has timed out/i.test(e.message)) {
+            finish(new ClusterError(`port-forward to ${who}: the API server did not complete the WebSocket handshake within ${opts.connectTimeoutMs / 1000}s`));
+          } else finish(client.networkError(e, `port-forward to ${who}`));
+        });
+        ws.on('open', () => {
+          const req = http.request({
+            createConnection: () => socket,
+            method: 'GET',
+            path,
+            headers: { Host: `localhost:${port}`, 'Accept-Encoding': 'gzip', Connection: 'close', 'User-Agent': 'egressctl' },
+          });
+          req.on('error', (e) => {
+            // The kubelet reports on the error channel and then closes; wait for that text.
+            pendingHttpError = e;
+            if (closed) finish(errorFromChannel() ?? new ClusterError(`${who}: the proxy closed the connection on port ${port}: ${e.message}`));
+          });
+          req.on('response', (res) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            const max = opts.maxBodyBytes ?? 256 << 20;
+            res.on('data', (d: Buffer) => {
+              size += d.length;
+              if (size > max) finish(new ClusterError(`${who}: the response on port ${port} is larger than ${max >> 20} MiB`));
+              else chunks.push(d);
+            });
+            res.on('error', (e) => {
+              pendingHttpError = e;
+            });
+            res.on('aborted', () => {
+              pendingHttpError = new Error('the response was cut off');
+            });
+            res.on('end', () => {
+              if (!res.complete) {
+                const msg = `${who}: the proxy closed the connection mid-response on port ${port} (got ${size} bytes)`;
+                return finish(errorFromChannel() ?? new ClusterError(msg));
+              }
+              const raw = Buffer.concat(chunks);
+              const gz = /\bgzip\b/i.test(String(res.headers['content-encoding'] ?? ''));
+              (gz ? gunzip(raw) : Promise.resolve(raw)).then(
+                (body) => finish(undefined, { statusCode: res.statusCode ?? 0, headers: res.headers, body }),
+                (e: Error) => finish(new ClusterError(`${who}: the gzip body from port ${port} is corrupt: ${e.message}`)),
+              );
+            });
+          });
+          req.end();
+        });
+        ws.on('message', (data: Buffer) => {
+          const channel = data[0];
+          if (channel !== 0 && channel !== 1) return;
+          let payload = data.subarray(1);
+          // The first frame on each channel is the port number (2 bytes, little-endian).
+          if (!seenPortPrefix[channel]) {
+            seenPortPrefix[channel] = true;
+            payload = payload.subarray(2);
+          }
+          if (channel === 0) {
+            if (payload.length) socket.push(payload);
+          } else errorChannel += payload.toString('utf8');
+        });
+        ws.on('close', () => {
+          closed = true;
+          socket.push(null);
+          const fromChannel = errorFromChannel();
+          if (fromChannel) return finish(fromChannel);
+          if (pendingHttpError) {
+            finish(new ClusterError(`${who}: the connection to port ${port} closed before a complete answer: ${pendingHttpError.message}`));
+          }
+          // Otherwise the HTTP response's 'end' settles it.
+        });
+      },
+      (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))),
+    );
+
+    function errorFromChannel(): ClusterError | undefined {
+      const text = errorChannel.trim();
+      if (!text) return undefined;
+      return new ClusterError(`${who}: port-forward to port ${port} failed: ${text}`);
+    }
+  });
+}

@@ -1,0 +1,103 @@
+import { errorMessage } from '../errors.js';
+import { forwardHttpGet } from './portforward.js';
+import { adminPorts, unscrapableReason, type Pod } from './resolve.js';
+import type { KubeClient } from './rest.js';
+
+/** One proxy's /metrics, or why it could not be had. Every selected pod yields at least one. */
+export interface ScrapeResult {
+  namespace: string;
+  pod: string;
+  /** The container that owns the linkerd-admin port (absent when the pod could not be tried). */
+  container?: string;
+  port?: number;
+  body?: string;
+  error?: string;
+}
+
+export interface ScrapeOptions {
+  concurrency: number;
+  /** Deadline for the whole round; pods not done by then get an error result, never dropped. */
+  deadlineMs: number;
+  podTimeoutMs: number;
+  connectTimeoutMs?: number;
+  signal?: AbortSignal | undefined;
+  /** Called as each pod finishes (for progress on stderr). */
+  onDone?: (r: ScrapeResult) => void;
+}
+
+/**
+ * Scrapes `GET /metrics` from the linkerd-admin port of every pod, at most `concurrency` at once, within
+ * the deadline. Results keep the order of `pods` (one per admin port; one error result for a pod that is
+ * not running or not injected).
+ */
+export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptions): Promise<ScrapeResult[]> {
+  interface Job {
+    pod: Pod;
+    container?: string;
+    port?: number;
+    skip?: string;
+  }
+  const jobs: Job[] = pods.flatMap((pod): Job[] => {
+    const reason = unscrapableReason(pod);
+    if (reason) return [{ pod, skip: reason }];
+    return adminPorts(pod).map((a) => ({ pod, container: a.container, port: a.port }));
+  });
+  const results: (ScrapeResult | undefined)[] = new Array<ScrapeResult | undefined>(jobs.length);
+  const round = new AbortController();
+  const onOuterAbort = (): void => round.abort();
+  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    round.abort();
+  }, o.deadlineMs);
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length && !round.signal.aborted) {
+      const i = next++;
+      const job = jobs[i] as Job;
+      const base = { namespace: job.pod.metadata.namespace, pod: job.pod.metadata.name };
+      let r: ScrapeResult;
+      if (job.skip) {
+        r = { ...base, error: job.skip };
+      } else {
+        const where = { ...base, container: job.container as string, port: job.port as number };
+        try {
+          const res = await forwardHttpGet(client, base.namespace, base.pod, where.port, '/metrics', {
+            connectTimeoutMs: o.connectTimeoutMs ?? Math.min(o.podTimeoutMs, 5000),
+            deadlineMs: o.podTimeoutMs,
+            signal: round.signal,
+          });
+          if (res.statusCode !== 200) {
+            const first = res.body.toString('utf8').trim().split('\n')[0]?.slice(0, 200) ?? '';
+            r = { ...where, error: `pod ${base.namespace}/${base.pod}: the proxy answered HTTP ${res.statusCode} on /metrics${first ? `: ${first}` : ''}` };
+          } else {
+            r = { ...where, body: res.body.toString('utf8') };
+          }
+        } catch (e) {
+          r = { ...where, error: errorMessage(e) };
+        }
+      }
+      if (round.signal.aborted && r.error && !job.skip) r = { ...r, error: abortMessage(base) };
+      results[i] = r;
+      o.onDone?.(r);
+    }
+  };
+  const abortMessage = (b: { namespace: string; pod: string }): string =>
+    timedOut
+      ? `pod ${b.namespace}/${b.pod}: not scraped within --timeout ${o.deadlineMs / 1000}s (raise --timeout or --max-concurrency)`
+      : `pod ${b.namespace}/${b.pod}: interrupted`;
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, jobs.length)) }, worker));
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener('abort', onOuterAbort);
+  }
+  return jobs.map((job, i) => {
+    const r = results[i];
+    if (r) return r;
+    const b = { namespace: job.pod.metadata.namespace, pod: job.pod.metadata.name };
+    return { ...b, ...(job.container ? { container: job.container, port: job.port } : {}), error: abortMessage(b) };
+  });
+}

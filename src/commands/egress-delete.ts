@@ -2,6 +2,7 @@ import type { RawInput } from '../cli/context.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../errors.js';
 import { deleteObjects } from '../kube/apply.js';
+import { defaultNamespace } from '../kube/config.js';
 import { connect } from '../kube/rest.js';
 import { apiVersionOf, objectRef, resourceByName, type KubeObject } from '../kube/resources.js';
 
@@ -27,7 +28,7 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
   const dryRun = o.dryRun === true ? 'client' : ((o.dryRun as string | undefined) ?? 'none');
   toDeleteRefs(input.args, 'default'); // usage errors before reading any kubeconfig
   if (dryRun === 'client') {
-    const ns = typeof o.namespace === 'string' ? o.namespace : 'default';
+    const ns = defaultNamespace({ namespace: o.namespace as string | undefined, kubeconfig: o.kubeconfig as string | undefined, context: o.context as string | undefined }, deps.env);
     for (const obj of toDeleteRefs(input.args, ns)) deps.out.write(`${objectRef(obj)} deleted (dry run)\n`);
     return 0;
   }

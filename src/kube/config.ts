@@ -341,3 +341,16 @@ async function legacyAuthProvider(userName: string, provider: NonNullable<UserEn
   }
   return opts.headers ?? {};
 }
+
+/**
+ * The namespace a command that may not contact the cluster (`--dry-run=client`) should use: `-n`, else
+ * the kubeconfig context's namespace when a kubeconfig is there, else `default` (as kubectl does).
+ */
+export function defaultNamespace(settings: KubeSettings, env: NodeJS.ProcessEnv): string {
+  if (settings.namespace) return settings.namespace;
+  try {
+    return loadKubeConnection(settings, env).namespace;
+  } catch {
+    return 'default';
+  }
+}

@@ -16,7 +16,9 @@ await build({
   // client-node is huge and loaded only for legacy auth providers: leave it in node_modules.
   external: ['@kubernetes/client-node'],
   // Bundled CommonJS packages (ws, cli-table3) call require() for node built-ins.
-  banner: { js: "import { createRequire as __egressctlRequire } from 'node:module'; const require = __egressctlRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __egressctlRequire } from 'node:module'; const require = __egressctlRequire(import.meta.url);",
+  },
   chunkNames: 'chunks/[name]-[hash]',
   legalComments: 'none',
   logLevel: 'warning',

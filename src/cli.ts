@@ -19,7 +19,9 @@ export function buildProgram(deps: Deps, onExit: (code: number) => void): Comman
         const self = params[params.length - 1] as Command;
         const args = self.args.slice(0, self.registeredArguments.length);
         const variadic = self.registeredArguments.at(-1)?.variadic;
-        const positional = variadic ? self.processedArgs.flat().filter((a): a is string => typeof a === 'string') : args;
+        const positional = variadic
+          ? self.processedArgs.flat().filter((a): a is string => typeof a === 'string')
+          : args;
         const mod = await load();
         onExit(await mod.run({ args: positional, opts: self.optsWithGlobals() }, deps));
       });
@@ -29,9 +31,18 @@ export function buildProgram(deps: Deps, onExit: (code: number) => void): Comman
   const program = new Command('egressctl')
     .description('See and control Linkerd egress traffic: proxy metrics, EgressNetworks, Gateway API routes')
     .version(VERSION, '--version', 'print the version')
-    .addOption(new Option('--kubeconfig <file>', 'path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'))
+    .addOption(
+      new Option(
+        '--kubeconfig <file>',
+        'path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
+      ),
+    )
     .addOption(new Option('--context <name>', 'the kubeconfig context to use'))
-    .addOption(new Option('--request-timeout <duration>', 'timeout for each API request, e.g. 10s (0: none)').default('0'))
+    .addOption(
+      new Option('--request-timeout <duration>', 'timeout for each API request, e.g. 10s (0: none)').default(
+        '0',
+      ),
+    )
     .addOption(new Option('-v, --verbose', 'print details of failures on stderr'))
     .showSuggestionAfterError()
     .configureOutput({

@@ -23,7 +23,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     if (e instanceof EgressctlError) {
       deps.err.write(`error: ${e.message}\n`);
       if (verbose && e.detail) deps.err.write(`${e.detail}\n`);
-      if (verbose && e.cause) deps.err.write(`cause: ${e.cause instanceof Error ? (e.cause.stack ?? e.cause.message) : String(e.cause)}\n`);
+      if (verbose && e.cause instanceof Error) deps.err.write(`cause: ${e.cause.stack ?? e.cause.message}\n`);
       return e.exitCode;
     }
     deps.err.write(`error: ${errorMessage(e)}\n`);

@@ -56,8 +56,14 @@ test('networks with exceptions: containment, size after exceptions, and cluster 
   assert.equal(networkSize(all), 2n ** 32n - 2n ** 24n - 2n ** 22n - 2n ** 20n - 2n ** 16n);
   assert.deepEqual(unexceptedOverlaps(all, cluster), []);
   const leaky = { cidr: parseCidr('0.0.0.0/0'), except: cluster.filter((c) => c.text !== '172.16.0.0/12') };
-  assert.deepEqual(unexceptedOverlaps(leaky, cluster).map((c) => c.text), ['172.16.0.0/12']);
+  assert.deepEqual(
+    unexceptedOverlaps(leaky, cluster).map((c) => c.text),
+    ['172.16.0.0/12'],
+  );
   // An exception nested in another removes nothing more.
-  const nested = { cidr: parseCidr('10.0.0.0/8'), except: [parseCidr('10.1.0.0/16'), parseCidr('10.1.2.0/24')] };
+  const nested = {
+    cidr: parseCidr('10.0.0.0/8'),
+    except: [parseCidr('10.1.0.0/16'), parseCidr('10.1.2.0/24')],
+  };
   assert.equal(networkSize(nested), 2n ** 24n - 2n ** 16n);
 });

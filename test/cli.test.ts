@@ -12,13 +12,15 @@ test('--version prints the package version and exits 0', async () => {
 test('--help lists every command with examples and exit codes', async () => {
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
-  for (const c of ['proxy-metrics', 'egress', 'sandbox', 'Exit codes:']) assert.match(r.stdout, new RegExp(c));
+  for (const c of ['proxy-metrics', 'egress', 'sandbox', 'Exit codes:'])
+    assert.match(r.stdout, new RegExp(c));
 });
 
 test('egress --help lists the subcommands', async () => {
   const r = await runCli(['egress', '--help']);
   assert.equal(r.code, 0);
-  for (const c of ['stat', 'allow', 'deny', 'route', 'get', 'delete', 'check', 'lint']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+  for (const c of ['stat', 'allow', 'deny', 'route', 'get', 'delete', 'check', 'lint'])
+    assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
 });
 
 test('an unknown command is a usage error (exit 2) with a suggestion on stderr', async () => {

@@ -81,17 +81,35 @@ test('--context picks a context; the first file defines it; -n beats the context
     'Impersonate-User': 'admin',
     'Impersonate-Group': ['ops'],
   });
-  assert.equal(loadKubeConnection({ context: 'shared-ctx', namespace: 'x' }, { KUBECONFIG: b }).namespace, 'x');
+  assert.equal(
+    loadKubeConnection({ context: 'shared-ctx', namespace: 'x' }, { KUBECONFIG: b }).namespace,
+    'x',
+  );
 });
 
 test('errors name the file, the context and the next step', () => {
-  assert.throws(() => loadKubeConnection({ kubeconfig: path.join(dir, 'nope') }, {}), /--kubeconfig .*nope: no such file/);
-  assert.throws(() => loadKubeConnection({ context: 'zzz' }, { KUBECONFIG: a }), /context "zzz" does not exist in .*a\.yaml \(contexts: ctx-a, shared-ctx\)/);
-  assert.throws(() => loadKubeConnection({}, { KUBECONFIG: path.join(dir, 'none.yaml'), HOME: dir }), /no kubeconfig found: set KUBECONFIG or pass --kubeconfig/);
+  assert.throws(
+    () => loadKubeConnection({ kubeconfig: path.join(dir, 'nope') }, {}),
+    /--kubeconfig .*nope: no such file/,
+  );
+  assert.throws(
+    () => loadKubeConnection({ context: 'zzz' }, { KUBECONFIG: a }),
+    /context "zzz" does not exist in .*a\.yaml \(contexts: ctx-a, shared-ctx\)/,
+  );
+  assert.throws(
+    () => loadKubeConnection({}, { KUBECONFIG: path.join(dir, 'none.yaml'), HOME: dir }),
+    /no kubeconfig found: set KUBECONFIG or pass --kubeconfig/,
+  );
   const bad = write('bad.yaml', 'clusters: [\n');
-  assert.throws(() => loadKubeConnection({ kubeconfig: bad }, {}), /kubeconfig .*bad\.yaml is not valid YAML/);
+  assert.throws(
+    () => loadKubeConnection({ kubeconfig: bad }, {}),
+    /kubeconfig .*bad\.yaml is not valid YAML/,
+  );
   const noCtx = write('noctx.yaml', 'apiVersion: v1\nkind: Config\nclusters: []\n');
-  assert.throws(() => loadKubeConnection({ kubeconfig: noCtx }, {}), /no current context in .*: pass --context NAME/);
+  assert.throws(
+    () => loadKubeConnection({ kubeconfig: noCtx }, {}),
+    /no current context in .*: pass --context NAME/,
+  );
 });
 
 test('exec credential plugins: token, KUBERNETES_EXEC_INFO, env, caching and failures', async () => {
@@ -120,11 +138,18 @@ users:
   const c = loadKubeConnection({ kubeconfig: kc }, { PATH: process.env.PATH });
   assert.deepEqual(await c.headers(), { Authorization: 'Bearer abc-from-plugin' });
   assert.deepEqual(await c.headers(), { Authorization: 'Bearer abc-from-plugin' });
-  assert.equal(fs.readFileSync(path.join(dir, 'plugin.log'), 'utf8'), 'run\n', 'a credential without expiry is cached for the run');
+  assert.equal(
+    fs.readFileSync(path.join(dir, 'plugin.log'), 'utf8'),
+    'run\n',
+    'a credential without expiry is cached for the run',
+  );
 
   const broken = write(
     'broken.yaml',
     fs.readFileSync(kc, 'utf8').replace('command: ./plugin.sh', 'command: ./does-not-exist.sh'),
   );
-  await assert.rejects(loadKubeConnection({ kubeconfig: broken }, {}).headers(), /exec credential plugin "\.\/does-not-exist\.sh" for user "u" failed: command not found/);
+  await assert.rejects(
+    loadKubeConnection({ kubeconfig: broken }, {}).headers(),
+    /exec credential plugin "\.\/does-not-exist\.sh" for user "u" failed: command not found/,
+  );
 });

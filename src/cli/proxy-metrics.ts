@@ -7,8 +7,14 @@ export function registerProxyMetrics(program: Command, ctx: CliContext): void {
     .argument('[target]', 'TYPE/NAME: po|pod, deploy, sts, ds, rs, rc, job or cj')
     .option('-l, --selector <selector>', 'pods matching a label selector (a=b,c!=d,e in (x,y))')
     .option('--all', 'every pod in the namespace')
-    .option('--egress', 'keep only samples with parent_kind="EgressNetwork" (with their HELP/TYPE/UNIT lines)')
-    .option('--obfuscate', 'replace identifying label values (hostnames, IPs, names) with a stable 8-hex hash')
+    .option(
+      '--egress',
+      'keep only samples with parent_kind="EgressNetwork" (with their HELP/TYPE/UNIT lines)',
+    )
+    .option(
+      '--obfuscate',
+      'replace identifying label values (hostnames, IPs, names) with a stable 8-hex hash',
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['raw', 'json']).default('raw'))
     .option('--max-concurrency <n>', 'pods scraped at once', '16')
     .option('--timeout <duration>', 'deadline for the whole command', '30s')

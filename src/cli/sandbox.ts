@@ -5,7 +5,9 @@ export function registerSandbox(program: Command, ctx: CliContext): void {
   const cmd = new Command('sandbox')
     .description('Run a simulated Kubernetes + Linkerd cluster on loopback, with the egress guide preloaded')
     .option('--port <n>', 'API server port (0: any free port)', '0')
-    .addOption(new Option('--scenario <name>', 'what to preload').choices(['guide', 'empty']).default('guide'))
+    .addOption(
+      new Option('--scenario <name>', 'what to preload').choices(['guide', 'empty']).default('guide'),
+    )
     .option('--state <file>', 'load objects from FILE on start and save them there on exit')
     .option('--pods <n>', 'number of simulated client pods', '1')
     .option('--rate <n>', 'simulated requests per second per destination', '5')

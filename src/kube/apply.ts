@@ -1,7 +1,14 @@
 import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode } from '../errors.js';
 import { ApiError, type KubeClient } from './rest.js';
-import { isNotServed, notServedError, objectRef, resourceFor, resourcePath, type KubeObject } from './resources.js';
+import {
+  isNotServed,
+  notServedError,
+  objectRef,
+  resourceFor,
+  resourcePath,
+  type KubeObject,
+} from './resources.js';
 
 export interface ApplyOptions {
   dryRun: 'none' | 'server';
@@ -49,7 +56,11 @@ export async function fetchLive(client: KubeClient, o: KubeObject): Promise<Kube
  * checks that every kind is served, so a missing CRD never leaves a half-applied set. It stops at the
  * first failure and throws a PartialApplyError that names what was already applied.
  */
-export async function applyObjects(client: KubeClient, objs: KubeObject[], o: ApplyOptions): Promise<ApplyResult[]> {
+export async function applyObjects(
+  client: KubeClient,
+  objs: KubeObject[],
+  o: ApplyOptions,
+): Promise<ApplyResult[]> {
   const live: (KubeObject | undefined)[] = [];
   for (const obj of objs) live.push(await fetchLive(client, obj));
   const results: ApplyResult[] = [];
@@ -58,7 +69,11 @@ export async function applyObjects(client: KubeClient, objs: KubeObject[], o: Ap
     const ref = objectRef(obj);
     try {
       const res = await client.request<KubeObject>('PATCH', path, {
-        query: { fieldManager: o.fieldManager, force: o.force, dryRun: o.dryRun === 'server' ? 'All' : undefined },
+        query: {
+          fieldManager: o.fieldManager,
+          force: o.force,
+          dryRun: o.dryRun === 'server' ? 'All' : undefined,
+        },
         body: obj,
         contentType: 'application/apply-patch+yaml',
         what: `apply ${ref}`,
@@ -72,7 +87,11 @@ export async function applyObjects(client: KubeClient, objs: KubeObject[], o: Ap
             : 'configured';
       results.push({ ref, action, object: stripManagedFields(res.body) });
     } catch (e) {
-      throw new PartialApplyError(failureMessage(e, ref, o, results, objs.slice(i + 1).map(objectRef)), results, e);
+      throw new PartialApplyError(
+        failureMessage(e, ref, o, results, objs.slice(i + 1).map(objectRef)),
+        results,
+        e,
+      );
     }
   }
   return results;
@@ -86,10 +105,16 @@ function sameVersion(a: KubeObject, b: KubeObject): boolean {
 /** managedFields are noise in printed objects (kubectl hides them too). */
 export function stripManagedFields(o: KubeObject): KubeObject {
   const { managedFields: _m, ...metadata } = o.metadata;
-  return { ...o, metadata: metadata as KubeObject['metadata'] };
+  return { ...o, metadata };
 }
 
-function failureMessage(e: unknown, ref: string, o: ApplyOptions, done: ApplyResult[], rest: string[]): string {
+function failureMessage(
+  e: unknown,
+  ref: string,
+  o: ApplyOptions,
+  done: ApplyResult[],
+  rest: string[],
+): string {
   let why = e instanceof Error ? e.message : String(e);
   if (e instanceof ApiError && e.code === 409 && e.reason === 'Conflict') {
     const managers = [...why.matchAll(/conflict with "([^"]+)"/g)].map((m) => m[1]);
@@ -98,7 +123,9 @@ function failureMessage(e: unknown, ref: string, o: ApplyOptions, done: ApplyRes
     const ns = /namespaces? "([^"]+)" not found/.exec(why)?.[1] ?? '';
     why = `namespace ${ns} does not exist: create it first (kubectl create namespace ${ns})`;
   }
-  const applied = done.length ? ` Already applied${o.dryRun === 'server' ? ' (server dry run)' : ''}: ${done.map((d) => d.ref).join(', ')}.` : ' Nothing was applied.';
+  const applied = done.length
+    ? ` Already applied${o.dryRun === 'server' ? ' (server dry run)' : ''}: ${done.map((d) => d.ref).join(', ')}.`
+    : ' Nothing was applied.';
   const skipped = rest.length ? ` Not attempted: ${rest.join(', ')}.` : '';
   return `apply ${ref} failed: ${why}.${applied}${skipped}`;
 }
@@ -115,20 +142,31 @@ export interface DeleteOptions {
 }
 
 /** Deletes objects one by one; stops at the first failure saying what was already deleted. */
-export async function deleteObjects(client: KubeClient, objs: KubeObject[], o: DeleteOptions, deps: Deps): Promise<number> {
+export async function deleteObjects(
+  client: KubeClient,
+  objs: KubeObject[],
+  o: DeleteOptions,
+  deps: Deps,
+): Promise<number> {
   const done: string[] = [];
   for (const [i, obj] of objs.entries()) {
     const { r, path } = pathOf(obj);
     const ref = objectRef(obj);
     try {
-      await client.request('DELETE', path, { query: { dryRun: o.dryRun === 'server' ? 'All' : undefined }, what: `delete ${ref}` });
+      await client.request('DELETE', path, {
+        query: { dryRun: o.dryRun === 'server' ? 'All' : undefined },
+        what: `delete ${ref}`,
+      });
       deps.out.write(`${ref} deleted${o.dryRun === 'server' ? ' (server dry run)' : ''}\n`);
       done.push(ref);
     } catch (e) {
       if (isNotServed(e)) throw notServedError(r, e);
       if (e instanceof ApiError && e.code === 404 && o.ignoreNotFound) continue;
       const rest = objs.slice(i + 1).map(objectRef);
-      const why = e instanceof ApiError && e.code === 404 ? `${ref} not found in namespace ${obj.metadata.namespace ?? ''} (use --ignore-not-found to skip it)` : (e as Error).message;
+      const why =
+        e instanceof ApiError && e.code === 404
+          ? `${ref} not found in namespace ${obj.metadata.namespace ?? ''} (use --ignore-not-found to skip it)`
+          : (e as Error).message;
       throw new ClusterError(
         `delete ${ref} failed: ${why}.${done.length ? ` Already deleted: ${done.join(', ')}.` : ' Nothing was deleted.'}${rest.length ? ` Not attempted: ${rest.join(', ')}.` : ''}`,
         { cause: e },

@@ -103,7 +103,8 @@ export function loadKubeConnection(settings: KubeSettings, env: NodeJS.ProcessEn
       const list = (doc[key] ?? []) as { name?: string; [k: string]: unknown }[];
       if (!Array.isArray(list)) continue;
       for (const e of list) {
-        if (e && typeof e.name === 'string' && !out.has(e.name)) out.set(e.name, { name: e.name, value: (e[field] ?? {}) as T, file });
+        if (e && typeof e.name === 'string' && !out.has(e.name))
+          out.set(e.name, { name: e.name, value: (e[field] ?? {}) as T, file });
       }
     }
     return out;
@@ -111,12 +112,16 @@ export function loadKubeConnection(settings: KubeSettings, env: NodeJS.ProcessEn
   const clusters = pick<ClusterEntry>('clusters', 'cluster');
   const users = pick<UserEntry>('users', 'user');
   const contexts = pick<ContextEntry>('contexts', 'context');
-  const current = loaded.map((l) => l.doc['current-context']).find((c): c is string => typeof c === 'string' && c !== '');
+  const current = loaded
+    .map((l) => l.doc['current-context'])
+    .find((c): c is string => typeof c === 'string' && c !== '');
   const source = files.join(path.delimiter);
 
   const contextName = settings.context ?? current;
   if (!contextName) {
-    throw new UsageError(`no current context in ${source}: pass --context NAME or run 'kubectl config use-context NAME'`);
+    throw new UsageError(
+      `no current context in ${source}: pass --context NAME or run 'kubectl config use-context NAME'`,
+    );
   }
   const ctx = contexts.get(contextName);
   if (!ctx) {
@@ -126,11 +131,15 @@ export function loadKubeConnection(settings: KubeSettings, env: NodeJS.ProcessEn
   const clusterName = ctx.value.cluster ?? '';
   const cluster = clusters.get(clusterName);
   if (!cluster?.value.server) {
-    throw new UsageError(`context "${contextName}" names cluster "${clusterName}", which has no server in ${source}`);
+    throw new UsageError(
+      `context "${contextName}" names cluster "${clusterName}", which has no server in ${source}`,
+    );
   }
   const user = ctx.value.user ? users.get(ctx.value.user) : undefined;
   if (ctx.value.user && !user) {
-    throw new UsageError(`context "${contextName}" names user "${ctx.value.user}", which is not in ${source}`);
+    throw new UsageError(
+      `context "${contextName}" names user "${ctx.value.user}", which is not in ${source}`,
+    );
   }
   const server = parseServer(cluster.value.server, `cluster "${clusterName}"`);
   const c = cluster.value;
@@ -138,14 +147,21 @@ export function loadKubeConnection(settings: KubeSettings, env: NodeJS.ProcessEn
   const clusterDir = path.dirname(cluster.file);
   const userDir = path.dirname(user?.file ?? cluster.file);
   if (c['proxy-url']) {
-    throw new UsageError(`cluster "${clusterName}" sets proxy-url, which egressctl does not support yet: reach the API server directly`);
+    throw new UsageError(
+      `cluster "${clusterName}" sets proxy-url, which egressctl does not support yet: reach the API server directly`,
+    );
   }
   return {
     server,
     contextName,
     namespace: settings.namespace ?? ctx.value.namespace ?? 'default',
     source,
-    ca: readMaybe(c['certificate-authority'], c['certificate-authority-data'], clusterDir, 'certificate-authority'),
+    ca: readMaybe(
+      c['certificate-authority'],
+      c['certificate-authority-data'],
+      clusterDir,
+      'certificate-authority',
+    ),
     cert: readMaybe(u['client-certificate'], u['client-certificate-data'], userDir, 'client-certificate'),
     key: readMaybe(u['client-key'], u['client-key-data'], userDir, 'client-key'),
     insecure: c['insecure-skip-tls-verify'] === true,
@@ -182,7 +198,8 @@ function readKubeconfig(file: string): Record<string, unknown> {
     throw new UsageError(`kubeconfig ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`kubeconfig ${file} is not a kubeconfig (expected a mapping)`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new UsageError(`kubeconfig ${file} is not a kubeconfig (expected a mapping)`);
   return doc as Record<string, unknown>;
 }
 
@@ -196,7 +213,12 @@ function parseServer(text: string, what: string): URL {
   }
 }
 
-function readMaybe(file: string | undefined, data: string | undefined, dir: string, what: string): Buffer | undefined {
+function readMaybe(
+  file: string | undefined,
+  data: string | undefined,
+  dir: string,
+  what: string,
+): Buffer | undefined {
   if (data) return Buffer.from(data, 'base64');
   if (!file) return undefined;
   const p = path.isAbsolute(file) ? file : path.join(dir, file);
@@ -211,7 +233,8 @@ function inCluster(settings: KubeSettings, env: NodeJS.ProcessEnv): KubeConnecti
   const host = env.KUBERNETES_SERVICE_HOST as string;
   const server = new URL(`https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT}`);
   const nsFile = `${SA_DIR}/namespace`;
-  const saNamespace = env.POD_NAMESPACE ?? (fs.existsSync(nsFile) ? fs.readFileSync(nsFile, 'utf8').trim() : undefined);
+  const saNamespace =
+    env.POD_NAMESPACE ?? (fs.existsSync(nsFile) ? fs.readFileSync(nsFile, 'utf8').trim() : undefined);
   return {
     server,
     contextName: 'in-cluster',
@@ -220,7 +243,8 @@ function inCluster(settings: KubeSettings, env: NodeJS.ProcessEnv): KubeConnecti
     ca: fs.existsSync(`${SA_DIR}/ca.crt`) ? fs.readFileSync(`${SA_DIR}/ca.crt`) : undefined,
     insecure: false,
     // The token is projected and rotated: read it for every request, as client-go does (cheaply).
-    headers: () => Promise.resolve({ Authorization: `Bearer ${fs.readFileSync(`${SA_DIR}/token`, 'utf8').trim()}` }),
+    headers: () =>
+      Promise.resolve({ Authorization: `Bearer ${fs.readFileSync(`${SA_DIR}/token`, 'utf8').trim()}` }),
   };
 }
 
@@ -279,7 +303,10 @@ async function runExecPlugin(
 ): Promise<{ token: string; expires: number }> {
   const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1';
   // client-go resolves a relative command that contains a path separator against the kubeconfig's folder.
-  const command = exec.command.includes('/') && !path.isAbsolute(exec.command) ? path.join(dir, exec.command) : exec.command;
+  const command =
+    exec.command.includes('/') && !path.isAbsolute(exec.command)
+      ? path.join(dir, exec.command)
+      : exec.command;
   const info = {
     apiVersion,
     kind: 'ExecCredential',
@@ -300,18 +327,30 @@ async function runExecPlugin(
   const childEnv: NodeJS.ProcessEnv = { ...env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
   for (const e of exec.env ?? []) childEnv[e.name] = e.value;
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(command, exec.args ?? [], { env: childEnv, timeout: 60_000, maxBuffer: 4 << 20 }, (err, out, errOut) => {
-      if (err) {
-        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : errOut.trim().split('\n')[0] || err.message;
-        reject(new UsageError(`exec credential plugin "${exec.command}" for user "${userName}" failed: ${why}`));
-      } else resolve(out);
-    });
+    execFile(
+      command,
+      exec.args ?? [],
+      { env: childEnv, timeout: 60_000, maxBuffer: 4 << 20 },
+      (err, out, errOut) => {
+        if (err) {
+          const why =
+            (err as NodeJS.ErrnoException).code === 'ENOENT'
+              ? 'command not found'
+              : errOut.trim().split('\n')[0] || err.message;
+          reject(
+            new UsageError(`exec credential plugin "${exec.command}" for user "${userName}" failed: ${why}`),
+          );
+        } else resolve(out);
+      },
+    );
   });
   let cred: { status?: { token?: string; expirationTimestamp?: string } };
   try {
     cred = JSON.parse(stdout) as typeof cred;
   } catch {
-    throw new UsageError(`exec credential plugin "${exec.command}" for user "${userName}" printed no ExecCredential JSON`);
+    throw new UsageError(
+      `exec credential plugin "${exec.command}" for user "${userName}" printed no ExecCredential JSON`,
+    );
   }
   const token = cred.status?.token;
   if (!token) {
@@ -324,7 +363,11 @@ async function runExecPlugin(
 }
 
 /** oidc, gcp and azure `auth-provider`s: delegated to @kubernetes/client-node, loaded only here. */
-async function legacyAuthProvider(userName: string, provider: NonNullable<UserEntry['auth-provider']>, server: URL): Promise<HeaderMap> {
+async function legacyAuthProvider(
+  userName: string,
+  provider: NonNullable<UserEntry['auth-provider']>,
+  server: URL,
+): Promise<HeaderMap> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromOptions({
@@ -337,7 +380,9 @@ async function legacyAuthProvider(userName: string, provider: NonNullable<UserEn
   try {
     await kc.applyToHTTPSOptions(opts);
   } catch (e) {
-    throw new UsageError(`auth-provider "${provider.name}" for user "${userName}" failed: ${(e as Error).message.split('\n')[0]}`);
+    throw new UsageError(
+      `auth-provider "${provider.name}" for user "${userName}" failed: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   return opts.headers ?? {};
 }

@@ -1,5 +1,12 @@
 import { ApiError, type KubeClient } from './rest.js';
-import { RESOURCES, apiVersionOf, isNotServed, resourcePath, type KubeObject, type ResourceType } from './resources.js';
+import {
+  RESOURCES,
+  apiVersionOf,
+  isNotServed,
+  resourcePath,
+  type KubeObject,
+  type ResourceType,
+} from './resources.js';
 
 /** Policy objects read from the cluster, and what could not be read. */
 export interface LiveObjects {
@@ -16,7 +23,10 @@ const POLICY_KINDS = RESOURCES.filter((r) => r.kind !== 'Namespace');
  * cluster without TCPRoute simply has no TCPRoutes. List items get their kind and apiVersion back (the
  * API server leaves them off items).
  */
-export async function fetchPolicyObjects(client: KubeClient, namespaces: string[] | 'all'): Promise<LiveObjects> {
+export async function fetchPolicyObjects(
+  client: KubeClient,
+  namespaces: string[] | 'all',
+): Promise<LiveObjects> {
   const notServed: ResourceType[] = [];
   const lists = await Promise.all(
     POLICY_KINDS.map(async (r) => {
@@ -29,7 +39,9 @@ export async function fetchPolicyObjects(client: KubeClient, namespaces: string[
             }),
           ),
         );
-        return pages.flatMap((p) => (p.items ?? []).map((o) => ({ ...o, apiVersion: apiVersionOf(r), kind: r.kind })));
+        return pages.flatMap((p) =>
+          (p.items ?? []).map((o) => ({ ...o, apiVersion: apiVersionOf(r), kind: r.kind })),
+        );
       } catch (e) {
         if (isNotServed(e) || (e instanceof ApiError && e.code === 404 && r.group !== '')) {
           notServed.push(r);

@@ -46,9 +46,12 @@ export function forwardHttpGet(
   opts: ForwardOptions,
 ): Promise<ForwardedResponse> {
   const who = `pod ${namespace}/${pod}`;
-  const url = client.url(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward`, {
-    ports: port,
-  });
+  const url = client.url(
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward`,
+    {
+      ports: port,
+    },
+  );
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
 
   return new Promise<ForwardedResponse>((resolve, reject) => {
@@ -71,7 +74,12 @@ export function forwardHttpGet(
     };
     const onAbort = (): void => finish(new ClusterError(`${who}: interrupted`));
     const deadline = setTimeout(
-      () => finish(new ClusterError(`${who}: no complete answer from the proxy on port ${port} within ${opts.deadlineMs / 1000}s (raise --pod-timeout)`)),
+      () =>
+        finish(
+          new ClusterError(
+            `${who}: no complete answer from the proxy on port ${port} within ${opts.deadlineMs / 1000}s (raise --pod-timeout)`,
+          ),
+        ),
       opts.deadlineMs,
     );
     if (opts.signal?.aborted) return onAbort();
@@ -116,13 +124,21 @@ export function forwardHttpGet(
             const code = res.statusCode ?? 0;
             const what = `port-forward to ${who}`;
             if (code === 403 && !text.trim()) {
-              finish(new ClusterError(`${what}: the server refused the ${PORT_FORWARD_PROTOCOL} subprotocol (403 with no body)`));
+              finish(
+                new ClusterError(
+                  `${what}: the server refused the ${PORT_FORWARD_PROTOCOL} subprotocol (403 with no body)`,
+                ),
+              );
             } else finish(new ApiError(code, status, text, what));
           });
         });
         ws.on('error', (e: NodeJS.ErrnoException) => {
           if (/handshake has timed out/i.test(e.message)) {
-            finish(new ClusterError(`port-forward to ${who}: the API server did not complete the WebSocket handshake within ${opts.connectTimeoutMs / 1000}s`));
+            finish(
+              new ClusterError(
+                `port-forward to ${who}: the API server did not complete the WebSocket handshake within ${opts.connectTimeoutMs / 1000}s`,
+              ),
+            );
           } else finish(client.networkError(e, `port-forward to ${who}`));
         });
         ws.on('open', () => {
@@ -130,12 +146,21 @@ export function forwardHttpGet(
             createConnection: () => socket,
             method: 'GET',
             path,
-            headers: { Host: `localhost:${port}`, 'Accept-Encoding': 'gzip', Connection: 'close', 'User-Agent': 'egressctl' },
+            headers: {
+              Host: `localhost:${port}`,
+              'Accept-Encoding': 'gzip',
+              Connection: 'close',
+              'User-Agent': 'egressctl',
+            },
           });
           req.on('error', (e) => {
             // The kubelet reports on the error channel and then closes; wait for that text.
             pendingHttpError = e;
-            if (closed) finish(errorFromChannel() ?? new ClusterError(`${who}: the proxy closed the connection on port ${port}: ${e.message}`));
+            if (closed)
+              finish(
+                errorFromChannel() ??
+                  new ClusterError(`${who}: the proxy closed the connection on port ${port}: ${e.message}`),
+              );
           });
           req.on('response', (res) => {
             const chunks: Buffer[] = [];
@@ -143,7 +168,10 @@ export function forwardHttpGet(
             const max = opts.maxBodyBytes ?? 256 << 20;
             res.on('data', (d: Buffer) => {
               size += d.length;
-              if (size > max) finish(new ClusterError(`${who}: the response on port ${port} is larger than ${max >> 20} MiB`));
+              if (size > max)
+                finish(
+                  new ClusterError(`${who}: the response on port ${port} is larger than ${max >> 20} MiB`),
+                );
               else chunks.push(d);
             });
             res.on('error', (e) => {
@@ -161,7 +189,10 @@ export function forwardHttpGet(
               const gz = /\bgzip\b/i.test(String(res.headers['content-encoding'] ?? ''));
               (gz ? gunzip(raw) : Promise.resolve(raw)).then(
                 (body) => finish(undefined, { statusCode: res.statusCode ?? 0, headers: res.headers, body }),
-                (e: Error) => finish(new ClusterError(`${who}: the gzip body from port ${port} is corrupt: ${e.message}`)),
+                (e: Error) =>
+                  finish(
+                    new ClusterError(`${who}: the gzip body from port ${port} is corrupt: ${e.message}`),
+                  ),
               );
             });
           });
@@ -186,7 +217,11 @@ export function forwardHttpGet(
           const fromChannel = errorFromChannel();
           if (fromChannel) return finish(fromChannel);
           if (pendingHttpError) {
-            finish(new ClusterError(`${who}: the connection to port ${port} closed before a complete answer: ${pendingHttpError.message}`));
+            finish(
+              new ClusterError(
+                `${who}: the connection to port ${port} closed before a complete answer: ${pendingHttpError.message}`,
+              ),
+            );
           }
           // Otherwise the HTTP response's 'end' settles it.
         });

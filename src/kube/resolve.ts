@@ -44,7 +44,15 @@ interface List<T> {
 
 /** Where each kubectl resource name (short, singular, plural) points. */
 const KINDS: Record<string, { kind: Kind; api: string; plural: string }> = {};
-type Kind = 'pod' | 'deployment' | 'statefulset' | 'daemonset' | 'replicaset' | 'replicationcontroller' | 'job' | 'cronjob';
+type Kind =
+  | 'pod'
+  | 'deployment'
+  | 'statefulset'
+  | 'daemonset'
+  | 'replicaset'
+  | 'replicationcontroller'
+  | 'job'
+  | 'cronjob';
 for (const [kind, api, plural, ...aliases] of [
   ['pod', '/api/v1', 'pods', 'po'],
   ['deployment', '/apis/apps/v1', 'deployments', 'deploy'],
@@ -77,7 +85,9 @@ export function parseTarget(text: string): Target {
     );
   }
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {
-    throw new UsageError(`invalid name "${name}" in "${text}": want TYPE/NAME with a DNS-1123 name, e.g. po/client`);
+    throw new UsageError(
+      `invalid name "${name}" in "${text}": want TYPE/NAME with a DNS-1123 name, e.g. po/client`,
+    );
   }
   return { kind: k.kind, name, text };
 }
@@ -109,7 +119,8 @@ export function toSelection(
   const ways = [target !== undefined, selector !== undefined, flags.all === true].filter(Boolean).length;
   if (ways > 1) throw new UsageError('choose pods one way: a TYPE/NAME target, -l SELECTOR, or --all');
   if (target !== undefined) {
-    if (namespace === undefined) throw new UsageError('a TYPE/NAME target needs one namespace: use -n instead of -A');
+    if (namespace === undefined)
+      throw new UsageError('a TYPE/NAME target needs one namespace: use -n instead of -A');
     return { by: 'target', target: parseTarget(target), namespace };
   }
   if (selector !== undefined) {
@@ -121,7 +132,12 @@ export function toSelection(
 }
 
 /** Lists every page of a collection. */
-async function listAll<T>(client: KubeClient, path: string, query: Record<string, string | undefined>, what: string): Promise<T[]> {
+async function listAll<T>(
+  client: KubeClient,
+  path: string,
+  query: Record<string, string | undefined>,
+  what: string,
+): Promise<T[]> {
   const items: T[] = [];
   let token: string | undefined;
   do {
@@ -157,16 +173,26 @@ const owned = (uids: Set<string>) => (o: { metadata: { ownerReferences?: OwnerRe
  * come back sorted by namespace and name. A missing workload is an error naming it.
  */
 export async function resolvePods(client: KubeClient, s: Selection): Promise<Pod[]> {
-  const podsPath = (ns: string | undefined) => (ns === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${ns}/pods`);
+  const podsPath = (ns: string | undefined) =>
+    ns === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${ns}/pods`;
   let pods: Pod[];
   if (s.by === 'selector') {
-    pods = await listAll<Pod>(client, podsPath(s.namespace), { labelSelector: s.selector }, `list ${describeSelection(s)}`);
+    pods = await listAll<Pod>(
+      client,
+      podsPath(s.namespace),
+      { labelSelector: s.selector },
+      `list ${describeSelection(s)}`,
+    );
   } else if (s.by === 'all') {
     pods = await listAll<Pod>(client, podsPath(s.namespace), {}, `list ${describeSelection(s)}`);
   } else {
     pods = await resolveTarget(client, s.target, s.namespace);
   }
-  return pods.sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name));
+  return pods.sort(
+    (a, b) =>
+      a.metadata.namespace.localeCompare(b.metadata.namespace) ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  );
 }
 
 async function resolveTarget(client: KubeClient, t: Target, ns: string): Promise<Pod[]> {
@@ -177,22 +203,39 @@ async function resolveTarget(client: KubeClient, t: Target, ns: string): Promise
     obj = await client.get<Workload>(`${base}/${t.name}`, { what: `get ${t.text} in namespace ${ns}` });
   } catch (e) {
     if (e instanceof ApiError && e.code === 404) {
-      throw new ClusterError(`${t.kind} ${ns}/${t.name} not found: check the name and the namespace (-n)`, { cause: e });
+      throw new ClusterError(`${t.kind} ${ns}/${t.name} not found: check the name and the namespace (-n)`, {
+        cause: e,
+      });
     }
     throw e;
   }
   if (t.kind === 'pod') return [obj as unknown as Pod];
 
   const listPods = (selector: string) =>
-    listAll<Pod>(client, `/api/v1/namespaces/${ns}/pods`, { labelSelector: selector || undefined }, `list pods of ${t.text}`);
+    listAll<Pod>(
+      client,
+      `/api/v1/namespaces/${ns}/pods`,
+      { labelSelector: selector || undefined },
+      `list pods of ${t.text}`,
+    );
   const selector = selectorString(obj.spec?.selector);
   if (t.kind === 'deployment') {
-    const rss = await listAll<Workload>(client, `/apis/apps/v1/namespaces/${ns}/replicasets`, { labelSelector: selector || undefined }, `list replicasets of ${t.text}`);
+    const rss = await listAll<Workload>(
+      client,
+      `/apis/apps/v1/namespaces/${ns}/replicasets`,
+      { labelSelector: selector || undefined },
+      `list replicasets of ${t.text}`,
+    );
     const rsUids = new Set(rss.filter(owned(new Set([obj.metadata.uid]))).map((r) => r.metadata.uid));
     return (await listPods(selector)).filter(owned(rsUids));
   }
   if (t.kind === 'cronjob') {
-    const jobs = await listAll<Workload>(client, `/apis/batch/v1/namespaces/${ns}/jobs`, {}, `list jobs of ${t.text}`);
+    const jobs = await listAll<Workload>(
+      client,
+      `/apis/batch/v1/namespaces/${ns}/jobs`,
+      {},
+      `list jobs of ${t.text}`,
+    );
     const jobUids = new Set(jobs.filter(owned(new Set([obj.metadata.uid]))).map((j) => j.metadata.uid));
     if (jobUids.size === 0) return [];
     return (await listPods('')).filter(owned(jobUids));
@@ -213,7 +256,8 @@ export interface AdminPort {
 export function adminPorts(pod: Pod): AdminPort[] {
   const out: AdminPort[] = [];
   for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
-    for (const p of c.ports ?? []) if (p.name?.endsWith('linkerd-admin')) out.push({ container: c.name, port: p.containerPort });
+    for (const p of c.ports ?? [])
+      if (p.name?.endsWith('linkerd-admin')) out.push({ container: c.name, port: p.containerPort });
   }
   return out;
 }
@@ -223,6 +267,7 @@ export function unscrapableReason(pod: Pod): string | undefined {
   const id = `pod ${pod.metadata.namespace}/${pod.metadata.name}`;
   const phase = pod.status?.phase ?? 'Unknown';
   if (phase !== 'Running') return `${id} is not running (phase ${phase})`;
-  if (adminPorts(pod).length === 0) return `${id} has no linkerd-admin port (is it injected? see 'linkerd inject')`;
+  if (adminPorts(pod).length === 0)
+    return `${id} has no linkerd-admin port (is it injected? see 'linkerd inject')`;
   return undefined;
 }

@@ -21,18 +21,61 @@ export interface ResourceType {
 }
 
 const LINKERD_CRDS = 'install the Linkerd 2.17+ CRDs (linkerd install --crds | kubectl apply -f -)';
-const GATEWAY_STANDARD = 'install the Gateway API CRDs (standard channel, v1.1.1 or later), or linkerd install --crds --set installGatewayAPI=true';
+const GATEWAY_STANDARD =
+  'install the Gateway API CRDs (standard channel, v1.1.1 or later), or linkerd install --crds --set installGatewayAPI=true';
 const GATEWAY_EXPERIMENTAL =
   'it comes only with the Gateway API experimental channel: install that channel (kubectl apply --server-side -f experimental-install.yaml), or linkerd install --crds --set installGatewayAPI=true';
 
 /** The kinds egressctl reads and writes. */
 export const RESOURCES: readonly ResourceType[] = [
-  { group: 'policy.linkerd.io', version: 'v1alpha1', kind: 'EgressNetwork', plural: 'egressnetworks', namespaced: true, install: LINKERD_CRDS },
-  { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true, install: GATEWAY_STANDARD },
-  { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'GRPCRoute', plural: 'grpcroutes', namespaced: true, install: GATEWAY_STANDARD },
-  { group: 'gateway.networking.k8s.io', version: 'v1alpha2', kind: 'TLSRoute', plural: 'tlsroutes', namespaced: true, install: GATEWAY_EXPERIMENTAL },
-  { group: 'gateway.networking.k8s.io', version: 'v1alpha2', kind: 'TCPRoute', plural: 'tcproutes', namespaced: true, install: GATEWAY_EXPERIMENTAL },
-  { group: 'policy.linkerd.io', version: 'v1beta3', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true, install: LINKERD_CRDS },
+  {
+    group: 'policy.linkerd.io',
+    version: 'v1alpha1',
+    kind: 'EgressNetwork',
+    plural: 'egressnetworks',
+    namespaced: true,
+    install: LINKERD_CRDS,
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1',
+    kind: 'HTTPRoute',
+    plural: 'httproutes',
+    namespaced: true,
+    install: GATEWAY_STANDARD,
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1',
+    kind: 'GRPCRoute',
+    plural: 'grpcroutes',
+    namespaced: true,
+    install: GATEWAY_STANDARD,
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1alpha2',
+    kind: 'TLSRoute',
+    plural: 'tlsroutes',
+    namespaced: true,
+    install: GATEWAY_EXPERIMENTAL,
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1alpha2',
+    kind: 'TCPRoute',
+    plural: 'tcproutes',
+    namespaced: true,
+    install: GATEWAY_EXPERIMENTAL,
+  },
+  {
+    group: 'policy.linkerd.io',
+    version: 'v1beta3',
+    kind: 'HTTPRoute',
+    plural: 'httproutes',
+    namespaced: true,
+    install: LINKERD_CRDS,
+  },
   { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true, install: '' },
   { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, install: '' },
 ];
@@ -50,9 +93,16 @@ export function resourceFor(apiVersion: string, kind: string): ResourceType | un
 /** Finds a resource type by a kubectl-style name: `egressnetwork`, `httproutes`, `tlsroute.gateway.networking.k8s.io`. */
 export function resourceByName(name: string): ResourceType | undefined {
   const n = name.toLowerCase();
-  return RESOURCES.find(
-    (r) => r.group !== '' && (n === r.kind.toLowerCase() || n === r.plural || n === `${r.plural}.${r.group}` || n === `${r.kind.toLowerCase()}.${r.group}`),
-  ) ?? RESOURCES.find((r) => n === r.kind.toLowerCase() || n === r.plural);
+  return (
+    RESOURCES.find(
+      (r) =>
+        r.group !== '' &&
+        (n === r.kind.toLowerCase() ||
+          n === r.plural ||
+          n === `${r.plural}.${r.group}` ||
+          n === `${r.kind.toLowerCase()}.${r.group}`),
+    ) ?? RESOURCES.find((r) => n === r.kind.toLowerCase() || n === r.plural)
+  );
 }
 
 /** The REST path of a collection or of one object. */

@@ -10,7 +10,12 @@ export interface KubeStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; group?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: { reason?: string; message?: string; field?: string }[];
+  };
 }
 
 /** An error response from the API server, with its Status when it sent one. */
@@ -27,7 +32,12 @@ export class ApiError extends ClusterError {
 }
 
 /** kubectl-style one line for an API error; `what` names the request, e.g. `get pod egress-test/client`. */
-export function describeApiError(code: number, status: KubeStatus | undefined, text: string, what: string): string {
+export function describeApiError(
+  code: number,
+  status: KubeStatus | undefined,
+  text: string,
+  what: string,
+): string {
   const msg = status?.message ?? (text.trim().split('\n')[0] || `HTTP ${code}`);
   switch (code) {
     case 401:
@@ -35,7 +45,10 @@ export function describeApiError(code: number, status: KubeStatus | undefined, t
     case 403:
       return `${msg} (403 Forbidden: ask a cluster admin for RBAC permission)`;
     case 422: {
-      const causes = status?.details?.causes?.map((c) => (c.field ? `${c.field}: ${c.message ?? c.reason ?? ''}` : (c.message ?? ''))) ?? [];
+      const causes =
+        status?.details?.causes?.map((c) =>
+          c.field ? `${c.field}: ${c.message ?? c.reason ?? ''}` : (c.message ?? ''),
+        ) ?? [];
       return causes.length ? `${msg.split(':')[0]}: ${causes.join('; ')}` : msg;
     }
     default:
@@ -83,7 +96,13 @@ export class KubeClient {
   }
 
   /** TLS options for https and for WebSocket clients. */
-  tlsOptions(): { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; servername?: string } {
+  tlsOptions(): {
+    ca?: Buffer;
+    cert?: Buffer;
+    key?: Buffer;
+    rejectUnauthorized: boolean;
+    servername?: string;
+  } {
     const c = this.conn;
     return {
       ...(c.ca ? { ca: c.ca } : {}),
@@ -98,14 +117,18 @@ export class KubeClient {
   url(path: string, query?: RequestOptions['query']): URL {
     const base = this.conn.server.toString().replace(/\/$/, '');
     const u = new URL(base + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') u.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(query ?? {}))
+      if (v !== undefined && v !== '') u.searchParams.set(k, String(v));
     return u;
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
     const url = this.url(path, opts.query);
     const what = opts.what ?? `${method} ${path}`;
-    const headers: Record<string, string | string[]> = { Accept: 'application/json', ...(await this.conn.headers()) };
+    const headers: Record<string, string | string[]> = {
+      Accept: 'application/json',
+      ...(await this.conn.headers()),
+    };
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {
       payload = Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
@@ -130,17 +153,28 @@ export class KubeClient {
           }
           if (code >= 200 && code < 300) {
             if (json === undefined && text) {
-              reject(new ClusterError(`${what}: the API server answered with something that is not JSON (is ${this.conn.server.host} a Kubernetes API server?)`));
+              reject(
+                new ClusterError(
+                  `${what}: the API server answered with something that is not JSON (is ${this.conn.server.host} a Kubernetes API server?)`,
+                ),
+              );
             } else resolve({ statusCode: code, body: json as T });
           } else {
-            const status = json && typeof json === 'object' && (json as KubeStatus).kind === 'Status' ? (json as KubeStatus) : undefined;
+            const status =
+              json && typeof json === 'object' && (json as KubeStatus).kind === 'Status'
+                ? (json as KubeStatus)
+                : undefined;
             reject(new ApiError(code, status, text, what));
           }
         });
       });
       if (timeoutMs > 0) {
         req.setTimeout(timeoutMs, () =>
-          req.destroy(new ClusterError(`${what}: no answer from the API server within ${timeoutMs / 1000}s (--request-timeout)`)),
+          req.destroy(
+            new ClusterError(
+              `${what}: no answer from the API server within ${timeoutMs / 1000}s (--request-timeout)`,
+            ),
+          ),
         );
       }
       req.on('error', (e) => reject(e instanceof ClusterError ? e : this.networkError(e, what)));
@@ -160,9 +194,13 @@ export class KubeClient {
     const code = err.code ?? '';
     let hint = 'check --context and --kubeconfig';
     if (code === 'ECONNREFUSED') hint = 'is the cluster running? check --context and --kubeconfig';
-    else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') hint = `cannot resolve ${this.conn.server.hostname}; check the server in your kubeconfig`;
-    else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) hint = 'the server certificate is not trusted by the kubeconfig\'s certificate-authority';
-    return new ClusterError(`cannot reach the API server at ${host} (${what}): ${err.message} (${hint})`, { cause: e });
+    else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      hint = `cannot resolve ${this.conn.server.hostname}; check the server in your kubeconfig`;
+    else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))
+      hint = "the server certificate is not trusted by the kubeconfig's certificate-authority";
+    return new ClusterError(`cannot reach the API server at ${host} (${what}): ${err.message} (${hint})`, {
+      cause: e,
+    });
   }
 
   /** Frees sockets so the process can exit. */
@@ -182,9 +220,14 @@ export async function connect(
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const namespace = str(flags.namespace);
   if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) {
-    throw new UsageError(`invalid -n/--namespace "${namespace}": must be a DNS-1123 label (lowercase letters, digits and '-')`);
+    throw new UsageError(
+      `invalid -n/--namespace "${namespace}": must be a DNS-1123 label (lowercase letters, digits and '-')`,
+    );
   }
-  const conn = loadKubeConnection({ kubeconfig: str(flags.kubeconfig), context: str(flags.context), namespace }, env);
+  const conn = loadKubeConnection(
+    { kubeconfig: str(flags.kubeconfig), context: str(flags.context), namespace },
+    env,
+  );
   const requestTimeoutMs = parseDuration(str(flags.requestTimeout) ?? '0', '--request-timeout');
   return new KubeClient(conn, { requestTimeoutMs, ...opts });
 }

@@ -71,7 +71,10 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
           });
           if (res.statusCode !== 200) {
             const first = res.body.toString('utf8').trim().split('\n')[0]?.slice(0, 200) ?? '';
-            r = { ...where, error: `pod ${base.namespace}/${base.pod}: the proxy answered HTTP ${res.statusCode} on /metrics${first ? `: ${first}` : ''}` };
+            r = {
+              ...where,
+              error: `pod ${base.namespace}/${base.pod}: the proxy answered HTTP ${res.statusCode} on /metrics${first ? `: ${first}` : ''}`,
+            };
           } else {
             r = { ...where, body: res.body.toString('utf8') };
           }
@@ -98,6 +101,10 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
     const r = results[i];
     if (r) return r;
     const b = { namespace: job.pod.metadata.namespace, pod: job.pod.metadata.name };
-    return { ...b, ...(job.container ? { container: job.container, port: job.port } : {}), error: abortMessage(b) };
+    return {
+      ...b,
+      ...(job.container ? { container: job.container, port: job.port } : {}),
+      error: abortMessage(b),
+    };
   });
 }

@@ -74,7 +74,7 @@ export function formatIp(ip: Ip): string {
   for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -131,7 +131,11 @@ export function cidrContains(c: Cidr, ip: Ip): boolean {
 
 /** True when `outer` contains all of `inner`. */
 export function cidrCovers(outer: Cidr, inner: Cidr): boolean {
-  return outer.family === inner.family && outer.prefix <= inner.prefix && cidrContains(outer, { family: inner.family, value: inner.base });
+  return (
+    outer.family === inner.family &&
+    outer.prefix <= inner.prefix &&
+    cidrContains(outer, { family: inner.family, value: inner.base })
+  );
 }
 
 /** True when the two blocks share at least one address. */
@@ -157,7 +161,9 @@ export function networkContains(n: NetworkBlock, ip: Ip): boolean {
 export function networkSize(n: NetworkBlock): bigint {
   // Only the outermost exceptions count: one inside another removes nothing more. Equal ones count once.
   const inside = n.except.filter((e) => cidrOverlaps(e, n.cidr));
-  const outer = inside.filter((e, i) => !inside.some((o, j) => j !== i && cidrCovers(o, e) && (o.prefix < e.prefix || j < i)));
+  const outer = inside.filter(
+    (e, i) => !inside.some((o, j) => j !== i && cidrCovers(o, e) && (o.prefix < e.prefix || j < i)),
+  );
   let removed = 0n;
   for (const e of outer) removed += cidrCovers(n.cidr, e) ? cidrSize(e) : cidrSize(n.cidr);
   const left = cidrSize(n.cidr) - removed;

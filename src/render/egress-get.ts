@@ -57,13 +57,19 @@ const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute']);
 function condition(list: unknown, type: string): ConditionView | undefined {
   const c = (Array.isArray(list) ? (list as Condition[]) : []).find((x) => x.type === type);
   if (!c) return undefined;
-  return { status: c.status ?? 'Unknown', ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) };
+  return {
+    status: c.status ?? 'Unknown',
+    ...(c.reason ? { reason: c.reason } : {}),
+    ...(c.message ? { message: c.message } : {}),
+  };
 }
 
 function describeNetworks(spec: Record<string, unknown> | undefined): string {
   const nets = spec?.networks as { cidr?: string; except?: string[] }[] | undefined;
   if (!nets) return '(all off-cluster)';
-  return nets.map((n) => `${n.cidr ?? '?'}${n.except?.length ? ` except ${n.except.join(',')}` : ''}`).join('; ');
+  return nets
+    .map((n) => `${n.cidr ?? '?'}${n.except?.length ? ` except ${n.except.join(',')}` : ''}`)
+    .join('; ');
 }
 
 function describeMatches(r: Obj): string {
@@ -77,7 +83,10 @@ function describeMatches(r: Obj): string {
       const bits: string[] = [];
       if (typeof method === 'string') bits.push(method);
       else if (method) bits.push([method.service, method.method].filter(Boolean).join('/'));
-      if (path?.value) bits.push(`${path.value}${path.type === 'Exact' ? '' : path.type === 'RegularExpression' ? ' (regex)' : '*'}`);
+      if (path?.value)
+        bits.push(
+          `${path.value}${path.type === 'Exact' ? '' : path.type === 'RegularExpression' ? ' (regex)' : '*'}`,
+        );
       const headers = (m.headers as { name: string; value: string }[] | undefined) ?? [];
       for (const h of headers) bits.push(`${h.name}=${h.value}`);
       if (bits.length) parts.push(bits.join(' '));
@@ -88,13 +97,16 @@ function describeMatches(r: Obj): string {
 }
 
 function describeBackends(r: Obj, parent: string): string {
-  const refs = ((r.spec?.rules as { backendRefs?: Record<string, unknown>[] }[] | undefined) ?? []).flatMap((x) => x.backendRefs ?? []);
+  const refs = ((r.spec?.rules as { backendRefs?: Record<string, unknown>[] }[] | undefined) ?? []).flatMap(
+    (x) => x.backendRefs ?? [],
+  );
   if (refs.length === 0) return 'original destination';
   return refs
     .map((b) => {
       const kind = (b.kind as string | undefined) ?? 'Service';
-      if (kind === 'EgressNetwork') return b.name === parent ? 'original destination' : `EgressNetwork/${String(b.name)} (invalid)`;
-      return `${kind === 'Service' ? 'svc' : kind}/${String(b.name)}${b.port !== undefined ? `:${String(b.port)}` : ''}`;
+      if (kind === 'EgressNetwork')
+        return b.name === parent ? 'original destination' : `EgressNetwork/${String(b.name)} (invalid)`;
+      return `${kind === 'Service' ? 'svc' : kind}/${String(b.name)}${typeof b.port === 'number' ? `:${b.port}` : ''}`;
     })
     .join(', ');
 }
@@ -115,7 +127,10 @@ export function toEgressReport(objects: KubeObject[], o: { globalNamespace: stri
       const rns = r.metadata.namespace ?? '';
       for (const p of (r.spec?.parentRefs as ParentRef[] | undefined) ?? []) {
         if (p.kind !== 'EgressNetwork' || p.name !== n.metadata.name || (p.namespace ?? rns) !== ns) continue;
-        const st = ((r.status?.parents as { parentRef?: ParentRef; controllerName?: string; conditions?: unknown }[] | undefined) ?? []).find(
+        const st = (
+          (r.status?.parents as
+            { parentRef?: ParentRef; controllerName?: string; conditions?: unknown }[] | undefined) ?? []
+        ).find(
           (s) =>
             s.controllerName === CONTROLLER &&
             s.parentRef?.kind === 'EgressNetwork' &&
@@ -135,27 +150,47 @@ export function toEgressReport(objects: KubeObject[], o: { globalNamespace: stri
         };
         attached.push(view);
         const id = `${r.kind} ${rns}/${r.metadata.name}`;
-        if (p.group !== 'policy.linkerd.io') warnings.push(`${id}: its parentRef to EgressNetwork ${ns}/${n.metadata.name} has no group policy.linkerd.io, so Linkerd ignores it`);
-        if (p.port === undefined) warnings.push(`${id}: its parentRef to EgressNetwork ${ns}/${n.metadata.name} has no port; Linkerd rejects it`);
-        if (!view.accepted) warnings.push(`${id} is not yet accepted by ${CONTROLLER} on port ${p.port ?? '?'}: it has no effect until then`);
+        if (p.group !== 'policy.linkerd.io')
+          warnings.push(
+            `${id}: its parentRef to EgressNetwork ${ns}/${n.metadata.name} has no group policy.linkerd.io, so Linkerd ignores it`,
+          );
+        if (p.port === undefined)
+          warnings.push(
+            `${id}: its parentRef to EgressNetwork ${ns}/${n.metadata.name} has no port; Linkerd rejects it`,
+          );
+        if (!view.accepted)
+          warnings.push(
+            `${id} is not yet accepted by ${CONTROLLER} on port ${p.port ?? '?'}: it has no effect until then`,
+          );
         else if (view.accepted.status !== 'True') {
-          const why = view.accepted.reason === 'RouteReasonConflicted' ? 'it conflicts with another route type on the same port' : (view.accepted.message ?? '');
-          warnings.push(`${id} is not accepted (${view.accepted.reason ?? 'no reason'}${why ? `: ${why}` : ''}): it has no effect`);
+          const why =
+            view.accepted.reason === 'RouteReasonConflicted'
+              ? 'it conflicts with another route type on the same port'
+              : (view.accepted.message ?? '');
+          warnings.push(
+            `${id} is not accepted (${view.accepted.reason ?? 'no reason'}${why ? `: ${why}` : ''}): it has no effect`,
+          );
         }
         if (view.resolvedRefs && view.resolvedRefs.status !== 'True') {
-          warnings.push(`${id} has unresolved backends (${view.resolvedRefs.reason ?? ''}${view.resolvedRefs.message ? `: ${view.resolvedRefs.message}` : ''})`);
+          warnings.push(
+            `${id} has unresolved backends (${view.resolvedRefs.reason ?? ''}${view.resolvedRefs.message ? `: ${view.resolvedRefs.message}` : ''})`,
+          );
         }
       }
     }
-    attached.sort((a, b) => (a.port ?? 0) - (b.port ?? 0) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+    attached.sort(
+      (a, b) => (a.port ?? 0) - (b.port ?? 0) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
+    );
     const accepted = condition(n.status?.conditions, 'Accepted');
     if (accepted && accepted.status !== 'True') {
-      warnings.push(`EgressNetwork ${ns}/${n.metadata.name} is not accepted (${accepted.reason ?? ''}${accepted.message ? `: ${accepted.message}` : ''}): its routes are rejected`);
+      warnings.push(
+        `EgressNetwork ${ns}/${n.metadata.name} is not accepted (${accepted.reason ?? ''}${accepted.message ? `: ${accepted.message}` : ''}): its routes are rejected`,
+      );
     }
     return {
       namespace: ns,
       name: n.metadata.name,
-      trafficPolicy: String(n.spec?.trafficPolicy ?? ''),
+      trafficPolicy: typeof n.spec?.trafficPolicy === 'string' ? n.spec.trafficPolicy : '',
       networks: describeNetworks(n.spec),
       accepted,
       routes: attached,
@@ -180,13 +215,16 @@ export function toEgressReport(objects: KubeObject[], o: { globalNamespace: stri
   for (const [key, kinds] of conflicts) {
     if (kinds.size > 1) {
       const order = ['GRPCRoute', 'HTTPRoute', 'TLSRoute', 'TCPRoute'].filter((k) => kinds.has(k));
-      warnings.push(`EgressNetwork ${key} mixes ${order.join(', ')}: Linkerd uses ${order[0] ?? ''} and rejects the others (RouteReasonConflicted)`);
+      warnings.push(
+        `EgressNetwork ${key} mixes ${order.join(', ')}: Linkerd uses ${order[0] ?? ''} and rejects the others (RouteReasonConflicted)`,
+      );
     }
   }
   return { apiVersion: 'egressctl.linkerd.io/v1', kind: 'EgressNetworkReport', items, warnings };
 }
 
-const cond = (c: ConditionView | undefined): string => (c ? (c.status === 'True' ? 'True' : `${c.status} (${c.reason ?? ''})`) : '-');
+const cond = (c: ConditionView | undefined): string =>
+  c ? (c.status === 'True' ? 'True' : `${c.status} (${c.reason ?? ''})`) : '-';
 
 /** The table: one row per network, then its routes indented under it. */
 export function renderEgressReport(r: EgressGetReport, o: { allNamespaces: boolean }): string {
@@ -216,6 +254,15 @@ export function renderEgressReport(r: EgressGetReport, o: { allNamespaces: boole
       ]);
     }
   }
-  const headers = [...(o.allNamespaces ? ['NAMESPACE'] : []), 'NAME', 'POLICY', 'PORT', 'MATCHES', 'BACKENDS', 'ACCEPTED', 'RESOLVED'];
+  const headers = [
+    ...(o.allNamespaces ? ['NAMESPACE'] : []),
+    'NAME',
+    'POLICY',
+    'PORT',
+    'MATCHES',
+    'BACKENDS',
+    'ACCEPTED',
+    'RESOLVED',
+  ];
   return renderTable(headers, rows);
 }

@@ -19,13 +19,17 @@ export function runCli(
   args: string[],
   opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; cwd?: string } = {},
 ): Promise<CliResult> {
-  const env: Record<string, string | undefined> = { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig', HOME: process.env.HOME };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    KUBECONFIG: '/nonexistent/kubeconfig',
+    HOME: process.env.HOME,
+  };
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
   Object.assign(env, opts.env ?? {});
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: opts.cwd, stdio: 'pipe' });
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: 'pipe' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -34,7 +38,12 @@ export function runCli(
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
     child.stdin.end(opts.input ?? '');
   });

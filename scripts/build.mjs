@@ -2,7 +2,7 @@
 // loaded chunk per command, so `egressctl --help` reads two files instead of dozens. Type checking is
 // `npm run typecheck` (tsc); esbuild only strips types.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
@@ -23,3 +23,24 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// Pre-render `--help` for every command (and `--version`) into dist/help.json, so the shim can answer
+// them without loading the bundle: help is the first thing a new user runs, and it must be instant.
+// test/cli.test.ts checks that the pre-rendered text equals what the program prints.
+const { main, buildProgram } = await import(new URL('../dist/main.js', import.meta.url).href);
+const texts = {};
+const render = async (argv) => {
+  let out = '';
+  const sink = { write: (s) => (out += s) };
+  const deps = { out: sink, err: sink, env: {}, stdoutIsTTY: false, cwd: process.cwd(), signal: new AbortController().signal, now: Date.now };
+  const code = await main(argv, deps);
+  if (code !== 0) throw new Error(`pre-rendering ${argv.join(' ')} exited ${code}: ${out}`);
+  return out;
+};
+const walk = async (cmd, path) => {
+  texts[[...path, '--help'].join(' ')] = await render([...path, '--help']);
+  for (const sub of cmd.commands) await walk(sub, [...path, sub.name()]);
+};
+await walk(buildProgram(null, () => {}), []);
+texts['--version'] = await render(['--version']);
+writeFileSync(new URL('../dist/help.json', import.meta.url), JSON.stringify(texts));

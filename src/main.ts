@@ -1,5 +1,7 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './cli.js';
+
+export { buildProgram };
 import type { Deps } from './deps.js';
 import { EgressctlError, ExitCode, errorMessage } from './errors.js';
 

@@ -36,3 +36,17 @@ test('a bad choice for -o is a usage error naming the allowed values', async () 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /argument 'xml' is invalid. Allowed choices are raw, json/);
 });
+
+test('pre-rendered --help and --version are exactly what the program prints', async () => {
+  const { readFileSync } = await import('node:fs');
+  const texts = JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8')) as Record<string, string>;
+  assert.ok(Object.keys(texts).length >= 12);
+  for (const [key, text] of Object.entries(texts)) {
+    const args = key.split(' ');
+    const live = await runCli(args, { env: { EGRESSCTL_NO_PRERENDER: '1' } });
+    assert.equal(live.code, 0, key);
+    assert.equal(live.stdout, text, key);
+    const fast = await runCli(args);
+    assert.equal(fast.stdout, text, key);
+  }
+});

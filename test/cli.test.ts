@@ -39,7 +39,10 @@ test('a bad choice for -o is a usage error naming the allowed values', async () 
 
 test('pre-rendered --help and --version are exactly what the program prints', async () => {
   const { readFileSync } = await import('node:fs');
-  const texts = JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8')) as Record<string, string>;
+  const texts = JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8')) as Record<
+    string,
+    string
+  >;
   assert.ok(Object.keys(texts).length >= 12);
   for (const [key, text] of Object.entries(texts)) {
     const args = key.split(' ');

@@ -33,3 +33,9 @@ export function addAllNamespacesFlag(cmd: Command): Command {
 export function withExamples(cmd: Command, examples: string): Command {
   return cmd.addHelpText('after', `\nExamples:\n${examples.replace(/^\n/, '').trimEnd()}\n`);
 }
+
+/** A string option's value (commander gives strings for `<value>` options), or the default. */
+export function optString(opts: Record<string, unknown>, key: string, fallback: string): string {
+  const v = opts[key];
+  return typeof v === 'string' ? v : fallback;
+}

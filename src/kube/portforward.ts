@@ -174,17 +174,18 @@ export function forwardHttpGet(
                 );
               else chunks.push(d);
             });
-            res.on('error', (e) => {
-              pendingHttpError = e;
-            });
-            res.on('aborted', () => {
-              pendingHttpError = new Error('the response was cut off');
-            });
+            // A body cut short: the socket ended before Content-Length bytes (or the last chunk) arrived.
+            const cutShort = (): void =>
+              finish(
+                errorFromChannel() ??
+                  new ClusterError(
+                    `${who}: the proxy closed the connection mid-response on port ${port} (got ${size} bytes)`,
+                  ),
+              );
+            res.on('error', cutShort);
+            res.on('aborted', cutShort);
             res.on('end', () => {
-              if (!res.complete) {
-                const msg = `${who}: the proxy closed the connection mid-response on port ${port} (got ${size} bytes)`;
-                return finish(errorFromChannel() ?? new ClusterError(msg));
-              }
+              if (!res.complete) return cutShort();
               const raw = Buffer.concat(chunks);
               const gz = /\bgzip\b/i.test(String(res.headers['content-encoding'] ?? ''));
               (gz ? gunzip(raw) : Promise.resolve(raw)).then(

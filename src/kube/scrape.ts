@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { errorMessage } from '../errors.js';
 import { forwardHttpGet } from './portforward.js';
 import { adminPorts, unscrapableReason, type Pod } from './resolve.js';
@@ -44,6 +45,8 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
   });
   const results: (ScrapeResult | undefined)[] = new Array<ScrapeResult | undefined>(jobs.length);
   const round = new AbortController();
+  // Every in-flight forward listens on this signal; there are up to `concurrency` of them.
+  setMaxListeners(0, round.signal);
   const onOuterAbort = (): void => round.abort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let timedOut = false;

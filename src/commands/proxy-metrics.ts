@@ -47,21 +47,42 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
     if (pods.length === 0) {
       throw new ClusterError(`no pods found for ${describeSelection(opts.selection)}`);
     }
+    const metrics =
+      opts.egress || opts.obfuscate || opts.output === 'json'
+        ? await import('../metrics/index.js')
+        : undefined;
+    // Results are written in pod order as soon as every earlier pod is done, and their bodies dropped,
+    // so memory holds only the pods in flight (200 pods x 400 KB never sit in memory at once).
+    const ready = new Map<number, ScrapeResult>();
+    const failures: string[] = [];
+    let next = 0;
+    const emit = (index: number, total: number, r: ScrapeResult): void => {
+      ready.set(index, r);
+      while (ready.has(next)) {
+        const item = ready.get(next) as ScrapeResult;
+        ready.delete(next);
+        const out = render(item, next, total, opts, metrics);
+        item.body = undefined;
+        if (out.error) failures.push(out.error);
+        if (opts.output === 'json') deps.out.write(`${next === 0 ? '[\n' : ',\n'}${out.text}`);
+        else deps.out.write(out.text);
+        next++;
+        if (next === total && opts.output === 'json') deps.out.write('\n]\n');
+      }
+    };
     const results = await scrapePods(client, pods, {
       concurrency: opts.concurrency,
       deadlineMs: opts.timeoutMs,
       podTimeoutMs: opts.podTimeoutMs,
       signal: deps.signal,
+      onResult: emit,
     });
-    const rendered = await transform(results, opts);
-    deps.out.write(opts.output === 'json' ? `${JSON.stringify(rendered.json, null, 2)}\n` : rendered.text);
-    const failed = rendered.failures;
-    if (failed.length > 0) {
-      const first = failed[0] as string;
+    if (failures.length > 0) {
+      const first = failures[0] as string;
       deps.err.write(
-        `error: ${failed.length} of ${results.length} pods failed${opts.output === 'raw' ? ' (see the # ERROR lines)' : ''}: ${first}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}\n`,
+        `error: ${failures.length} of ${results.length} pods failed${opts.output === 'raw' ? ' (see the # ERROR lines)' : ''}: ${first}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}\n`,
       );
-      if (opts.verbose) for (const f of failed.slice(1)) deps.err.write(`  ${f}\n`);
+      if (opts.verbose) for (const f of failures.slice(1)) deps.err.write(`  ${f}\n`);
       return ExitCode.Cluster;
     }
     return ExitCode.Ok;
@@ -70,29 +91,26 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
   }
 }
 
-interface Rendered {
-  text: string;
-  json: unknown[];
-  failures: string[];
-}
+type MetricsModule = typeof import('../metrics/index.js');
 
-/** Applies --egress / --obfuscate per pod and renders linkerd's layout or JSON. */
-async function transform(results: ScrapeResult[], opts: ProxyMetricsOptions): Promise<Rendered> {
-  const needParse = opts.egress || opts.output === 'json';
-  const metrics = needParse || opts.obfuscate ? await import('../metrics/index.js') : undefined;
-  const failures: string[] = [];
-  const parts: string[] = [];
-  const json: unknown[] = [];
-  results.forEach((r, i) => {
-    let body = r.body;
-    let error = r.error;
-    let families: unknown;
-    if (body !== undefined && metrics) {
-      try {
-        if (needParse) {
-          let e = metrics.parseMetrics(body, opts.egress ? { keep: metrics.mayHoldEgress } : {});
-          if (opts.egress) e = metrics.egressOnly(e);
-          if (opts.obfuscate) e = metrics.obfuscateFamilies(e);
+/** One result in linkerd's layout (or as a JSON array element), after --egress / --obfuscate. */
+function render(
+  r: ScrapeResult,
+  i: number,
+  total: number,
+  opts: ProxyMetricsOptions,
+  metrics: MetricsModule | undefined,
+): { text: string; error?: string } {
+  let body = r.body;
+  let error = r.error;
+  let families: unknown;
+  if (body !== undefined && metrics) {
+    try {
+      if (opts.egress || opts.output === 'json') {
+        let e = metrics.parseMetrics(body, opts.egress ? { keep: metrics.mayHoldEgress } : {});
+        if (opts.egress) e = metrics.egressOnly(e);
+        if (opts.obfuscate) e = metrics.obfuscateFamilies(e);
+        if (opts.output === 'json') {
           families = e.families.map((f) => ({
             name: f.name,
             type: f.type,
@@ -104,26 +122,27 @@ async function transform(results: ScrapeResult[], opts: ProxyMetricsOptions): Pr
               value: Number.isFinite(s.value) ? s.value : metrics.valueText(s),
             })),
           }));
-          body = metrics.serializeMetrics(e);
-        } else if (opts.obfuscate) {
-          body = metrics.obfuscateText(body);
-        }
-      } catch (e) {
-        error = `pod ${r.namespace}/${r.pod}: ${errorMessage(e)}`;
-        body = undefined;
+        } else body = metrics.serializeMetrics(e);
+      } else if (opts.obfuscate) {
+        body = metrics.obfuscateText(body);
       }
+    } catch (e) {
+      error = `pod ${r.namespace}/${r.pod}: ${errorMessage(e)}`;
+      body = undefined;
     }
-    if (error) failures.push(error);
-    parts.push(`#\n# POD ${r.pod} (${i + 1} of ${results.length})\n#\n`);
-    parts.push(
-      error ? `# ERROR: ${error}\n` : (body as string).endsWith('\n') ? (body as string) : `${body}\n`,
-    );
-    json.push({
+  }
+  if (opts.output === 'json') {
+    const obj = {
       pod: r.pod,
       namespace: r.namespace,
       ...(r.container ? { container: r.container, port: r.port } : {}),
       ...(error ? { error } : { families }),
-    });
-  });
-  return { text: parts.join(''), json, failures };
+    };
+    return { text: JSON.stringify(obj, null, 2).replace(/^/gm, '  '), ...(error ? { error } : {}) };
+  }
+  const head = `#\n# POD ${r.pod} (${i + 1} of ${total})\n#\n`;
+  const text = error
+    ? `${head}# ERROR: ${error}\n`
+    : `${head}${(body as string).endsWith('\n') || body === '' ? (body as string) : `${body}\n`}`;
+  return { text, ...(error ? { error } : {}) };
 }

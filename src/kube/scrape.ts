@@ -22,8 +22,11 @@ export interface ScrapeOptions {
   podTimeoutMs: number;
   connectTimeoutMs?: number;
   signal?: AbortSignal | undefined;
-  /** Called as each pod finishes (for progress on stderr). */
-  onDone?: (r: ScrapeResult) => void;
+  /**
+   * Called once per result as it finishes, with its index in the returned order and the total, so
+   * callers can stream output in order and drop bodies they have written.
+   */
+  onResult?: (index: number, total: number, r: ScrapeResult) => void;
 }
 
 /**
@@ -87,7 +90,7 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
       }
       if (round.signal.aborted && r.error && !job.skip) r = { ...r, error: abortMessage(base) };
       results[i] = r;
-      o.onDone?.(r);
+      o.onResult?.(i, jobs.length, r);
     }
   };
   const abortMessage = (b: { namespace: string; pod: string }): string =>

@@ -103,8 +103,14 @@ function parseValue(t: string): number | undefined {
     case 'nan':
       return NaN;
   }
-  if (t === '' || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return undefined;
-  return Number(t);
+  // Digits, sign, point and exponent only (Number() alone would also take 0x1f, 0b1 and '').
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || c === 46 || c === 43 || c === 45 || c === 101 || c === 69))
+      return undefined;
+  }
+  const v = Number(t);
+  return t === '' || Number.isNaN(v) ? undefined : v;
 }
 
 const isNameStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
@@ -128,6 +134,9 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
   let pos = 0;
   const n = body.length;
   const keep = opts.keep;
+  let lastName = '';
+  let lastFamily: MetricFamily | undefined;
+  let lastKeys: string[] | undefined;
 
   const family = (name: string): MetricFamily => {
     let f = byName.get(name);
@@ -175,7 +184,9 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     if (!isNameStart(c0))
       throw new MetricsParseError(lineNo, 'expected a metric name', body.slice(start, lineEnd));
     while (i < lineEnd && isNameChar(body.charCodeAt(i))) i++;
-    const sampleName = body.slice(start, i);
+    const sampleName =
+      lastName.length === i - start && body.startsWith(lastName, start) ? lastName : body.slice(start, i);
+    lastName = sampleName;
     let f = current && belongs(current, sampleName) ? current : undefined;
     if (!f) {
       // A sample without a TYPE line, or of another family: an untyped family of its own.
@@ -184,9 +195,19 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     }
     if (keep && !keep(f.name)) continue;
     const labels: Record<string, string> = {};
+    // Consecutive series of a family repeat label names and most values: reuse the previous sample's
+    // strings when the text matches, instead of slicing new ones (a third of the parse time, and memory).
+    const prev = f.samples.length ? (f.samples[f.samples.length - 1] as Sample).labels : undefined;
+    if (f !== lastFamily) {
+      lastFamily = f;
+      lastKeys = prev ? Object.keys(prev) : undefined;
+    }
+    // The label names of the family's first sample seen here; a sample with others just slices its own.
+    const prevKeys = lastKeys;
+    let k = 0;
     if (body.charCodeAt(i) === 123 /* { */) {
       i++;
-      for (;;) {
+      for (; ; k++) {
         while (i < lineEnd && body.charCodeAt(i) === 32) i++;
         if (body.charCodeAt(i) === 125 /* } */) {
           i++;
@@ -206,6 +227,26 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
         }
         i += 2;
         const vs = i;
+        const pv = prev?.[lname];
+        if (
+          pv !== undefined &&
+          body.charCodeAt(vs + pv.length) === 34 &&
+          body.startsWith(pv, vs) &&
+          pv.indexOf('\\') < 0 &&
+          pv.indexOf('"') < 0
+        ) {
+          labels[lname] = pv;
+          i = vs + pv.length + 1;
+          const c = body.charCodeAt(i);
+          if (c === 44 /* , */) i++;
+          else if (c !== 125)
+            throw new MetricsParseError(
+              lineNo,
+              `expected , or } after label ${lname}`,
+              body.slice(start, lineEnd),
+            );
+          continue;
+        }
         let escaped = false;
         while (i < lineEnd) {
           const c = body.charCodeAt(i);
@@ -260,6 +301,7 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
       sample.timestamp = ts;
     }
     f.samples.push(sample);
+    if (lastKeys === undefined) lastKeys = Object.keys(labels);
   }
   return { families, eof };
 }

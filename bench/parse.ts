@@ -1,0 +1,83 @@
+/**
+ * Parser benchmark: the scaled body (shared/fixtures/tools/scale-body.mjs 232: ~107k lines, ~37 MB)
+ * parsed by egressctl's parser and by parse-prometheus-text-format, alternately, each run in a fresh
+ * child process so peak RSS belongs to one parser. Prints MB/s, the speed ratio and peak RSS.
+ * Targets: >= 4x the package's speed; peak RSS <= 3x the body size.
+ *
+ *   node --import tsx bench/parse.ts [rounds]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixtures = process.env.EGRESSCTL_FIXTURES ?? path.join(root, '../shared/fixtures');
+const rounds = Number(process.argv[2] ?? 3);
+const bodyFile = path.join(os.tmpdir(), 'egressctl-bench-body.txt');
+if (!fs.existsSync(bodyFile)) {
+  fs.writeFileSync(
+    bodyFile,
+    execFileSync(process.execPath, [path.join(fixtures, 'tools/scale-body.mjs'), '232'], {
+      maxBuffer: 1 << 30,
+    }),
+  );
+}
+const size = fs.statSync(bodyFile).size;
+const lines = fs.readFileSync(bodyFile, 'utf8').split('\n').length;
+
+// Each child: read the body, parse once (timed), report time, samples and peak RSS.
+const child = (which: 'egressctl' | 'pptf') => `
+const fs = require('node:fs');
+const body = fs.readFileSync(${JSON.stringify(bodyFile)}, 'utf8');
+const baseline = process.memoryUsage().rss;
+const run = ${
+  which === 'pptf'
+    ? `() => { const r = require('parse-prometheus-text-format')(body); return r.reduce((n, f) => n + f.metrics.length, 0); }`
+    : `() => { const { parseMetrics } = require(${JSON.stringify(path.join(root, 'src/metrics/parse.ts'))}); const e = parseMetrics(body); return e.families.reduce((n, f) => n + f.samples.length, 0); }`
+};
+const t0 = process.hrtime.bigint();
+const n = run();
+const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+console.log(JSON.stringify({ ms, n, baseline, peak: process.resourceUsage().maxRSS * 1024 }));
+`;
+
+const results: Record<string, { ms: number[]; peak: number[]; baseline: number[]; n: number }> = {};
+for (let i = 0; i < rounds; i++) {
+  for (const which of ['egressctl', 'pptf'] as const) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', child(which)], {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
+    if (r.status !== 0) throw new Error(`${which}: ${r.stderr}`);
+    const j = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as {
+      ms: number;
+      n: number;
+      baseline: number;
+      peak: number;
+    };
+    const acc = (results[which] ??= { ms: [], peak: [], baseline: [], n: j.n });
+    acc.ms.push(j.ms);
+    acc.peak.push(j.peak);
+    acc.baseline.push(j.baseline);
+  }
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const mb = (b: number) => (b / 1e6).toFixed(1);
+console.log(
+  `body: ${mb(size)} MB, ${lines} lines; ${rounds} alternating cold runs each (median), node ${process.version}`,
+);
+for (const [which, r] of Object.entries(results)) {
+  const ms = med(r.ms);
+  console.log(
+    `  ${which.padEnd(10)} ${ms.toFixed(0).padStart(6)} ms  ${(size / 1e6 / (ms / 1000)).toFixed(1).padStart(6)} MB/s  ` +
+      `${String(r.n).padStart(7)} samples  peak RSS ${mb(med(r.peak))} MB (${(med(r.peak) / size).toFixed(2)}x body; ${mb(med(r.peak) - med(r.baseline))} MB over the process with the body loaded)`,
+  );
+}
+const ours = results.egressctl as { ms: number[] };
+const theirs = results.pptf as { ms: number[] };
+console.log(
+  `  speed ratio: egressctl is ${(med(theirs.ms) / med(ours.ms)).toFixed(2)}x parse-prometheus-text-format (target >= 4x)`,
+);

@@ -1,5 +1,5 @@
 /**
- * `egressctl proxy-metrics --all` over 200 pods, each serving the 400 KB egress fixture, through the
+ * `egressctl proxy-metrics --all` and `egressctl egress stat --all` over 200 pods, each serving the 400 KB egress fixture, through the
  * sandbox API server (HTTPS, port-forward over WebSocket). Prints wall time and the CLI's peak RSS.
  * Targets on a 2-core machine: under 5 s, and peak RSS under 300 MB.
  *
@@ -51,14 +51,20 @@ const once = (args: string[]) =>
     });
   });
 
-const args = ['proxy-metrics', '--all', ...extra];
+// The two commands alternate, so machine noise hits both alike.
+const commands = [
+  ['proxy-metrics', '--all', ...extra],
+  ['egress', 'stat', '--all', ...extra],
+];
 console.log(
-  `proxy-metrics ${args.slice(1).join(' ')} over ${pods} pods x ${(body.length / 1024).toFixed(0)} KB, node ${process.version}, ${runs} runs`,
+  `${pods} pods x ${(body.length / 1024).toFixed(0)} KB through the sandbox API server, node ${process.version}, ${runs} alternating runs`,
 );
 for (let i = 0; i < runs; i++) {
-  const r = await once(args);
-  console.log(
-    `  run ${i + 1}: ${(r.ms / 1000).toFixed(2)} s wall, peak RSS ${r.rssMb.toFixed(0)} MB, ${(r.bytes / 1e6).toFixed(1)} MB out, exit ${r.code}`,
-  );
+  for (const args of commands) {
+    const r = await once(args);
+    console.log(
+      `  ${args.join(' ').padEnd(28)} run ${i + 1}: ${(r.ms / 1000).toFixed(2)} s wall, peak RSS ${r.rssMb.toFixed(0)} MB, ${(r.bytes / 1e6).toFixed(1)} MB out, exit ${r.code}`,
+    );
+  }
 }
 await server.close();

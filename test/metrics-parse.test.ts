@@ -152,9 +152,7 @@ test('obfuscation matches linkerd for its own labels and also hides target_ip', 
 
 test('parse-prometheus-text-format gets these bodies wrong in three ways (why egressctl has its own parser)', () => {
   const require = createRequire(import.meta.url);
-  const pptf = require('parse-prometheus-text-format') as (
-    t: string,
-  ) => {
+  const pptf = require('parse-prometheus-text-format') as (t: string) => {
     name: string;
     type: string;
     metrics: {

@@ -214,10 +214,17 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
           break;
         }
         const ls = i;
-        if (!isNameStart(body.charCodeAt(i)))
-          throw new MetricsParseError(lineNo, 'expected a label name', body.slice(start, lineEnd));
-        while (i < lineEnd && isNameChar(body.charCodeAt(i))) i++;
-        const lname = body.slice(ls, i);
+        let lname: string;
+        const pk = prevKeys?.[k];
+        if (pk !== undefined && body.charCodeAt(i + pk.length) === 61 && body.startsWith(pk, i)) {
+          lname = pk;
+          i += pk.length;
+        } else {
+          if (!isNameStart(body.charCodeAt(i)))
+            throw new MetricsParseError(lineNo, 'expected a label name', body.slice(start, lineEnd));
+          while (i < lineEnd && isNameChar(body.charCodeAt(i))) i++;
+          lname = body.slice(ls, i);
+        }
         if (body.charCodeAt(i) !== 61 /* = */ || body.charCodeAt(i + 1) !== 34 /* " */) {
           throw new MetricsParseError(
             lineNo,

@@ -23,7 +23,7 @@ export function buildProgram(deps: Deps, onExit: (code: number) => void): Comman
           ? self.processedArgs.flat().filter((a): a is string => typeof a === 'string')
           : args;
         const mod = await load();
-        onExit(await mod.run({ args: positional, opts: self.optsWithGlobals() }, deps));
+        onExit(await mod.run({ command: self.name(), args: positional, opts: self.optsWithGlobals() }, deps));
       });
     },
   };

@@ -174,7 +174,7 @@ describe('egress stat against the test API server', () => {
     assert.ok(
       deny?.rate !== null &&
         deny !== undefined &&
-        Math.abs((deny.rate) - 45 / (doc.window.mode === 'rate' ? doc.window.seconds : 1)) < 0.01,
+        Math.abs(deny.rate - 45 / (doc.window.mode === 'rate' ? doc.window.seconds : 1)) < 0.01,
     );
     assert.match(r.stderr, /^denied egress seen in the last [\d.]+s: \d+ to /);
   });

@@ -3,6 +3,8 @@ import type { Deps } from '../deps.js';
 
 /** What a command implementation receives from commander: positional args and merged options. */
 export interface RawInput {
+  /** The command's own name (`allow`, `deny`, …), for modules that serve several commands. */
+  command: string;
   args: string[];
   /** The command's options merged with the global ones (`--kubeconfig`, `--context`, `--verbose`, …). */
   opts: Record<string, unknown>;

@@ -1,0 +1,235 @@
+import { unexceptedOverlaps, type Cidr } from '../net/cidr.js';
+import { acceptedInStatus, networkBlocks, routeStatuses } from './status.js';
+import {
+  CONTROLLER,
+  EGRESS_GROUP,
+  byAge,
+  egressParents,
+  id,
+  isRoute,
+  ns,
+  parentRefs,
+  rules,
+  type BackendRef,
+  type PolicyObject,
+} from './types.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  severity: Severity;
+  rule: string;
+  object: string;
+  /** `file:line` for files. */
+  location?: string;
+  message: string;
+}
+
+/**
+ * Mistakes Linkerd silently ignores or rejects. Each finding names the object, where it is, and what
+ * Linkerd will do with it. Pure.
+ */
+export function lint(
+  objects: PolicyObject[],
+  o: { clusterNetworks: Cidr[]; globalNamespace: string; live: boolean },
+): Finding[] {
+  const out: Finding[] = [];
+  const add = (severity: Severity, rule: string, obj: PolicyObject, message: string) =>
+    out.push({ severity, rule, object: id(obj), ...(obj.source ? { location: obj.source } : {}), message });
+  const networks = objects.filter((x) => x.kind === 'EgressNetwork');
+  const routes = objects.filter(isRoute).sort(byAge);
+  const services = objects.filter((x) => x.kind === 'Service');
+
+  for (const n of networks) {
+    for (const b of networkBlocks(n) ?? []) {
+      const overlaps = unexceptedOverlaps(b, o.clusterNetworks);
+      if (overlaps.length) {
+        add(
+          'error',
+          'network-overlap',
+          n,
+          `network ${b.cidr.text} overlaps the cluster networks ${overlaps.map((c) => c.text).join(', ')} without excepting them: Linkerd marks it Accepted=False (EgressReasonNetworkOverlap) and rejects its routes`,
+        );
+      }
+    }
+    if (ns(n) !== o.globalNamespace && networks.some((g) => ns(g) === o.globalNamespace)) {
+      add(
+        'warning',
+        'shadows-global',
+        n,
+        `a namespace-local EgressNetwork shadows ALL global ones in ${o.globalNamespace} for clients in ${ns(n)}, even for destinations it does not cover`,
+      );
+    }
+  }
+
+  const onPort = new Map<string, PolicyObject[]>();
+  for (const r of routes) {
+    for (const p of parentRefs(r).filter((x) => x.kind === 'EgressNetwork')) {
+      const pns = p.namespace ?? ns(r);
+      if (p.group !== EGRESS_GROUP)
+        add(
+          'error',
+          'parentref-group',
+          r,
+          `parentRef to EgressNetwork ${pns}/${p.name} has no group: policy.linkerd.io, so Linkerd does not treat it as an egress route`,
+        );
+      if (p.port === undefined)
+        add(
+          'error',
+          'parentref-port',
+          r,
+          `parentRef to EgressNetwork ${pns}/${p.name} has no port: admission rejects it ("cannot target an EgressNetwork without specifying a port")`,
+        );
+      const net = networks.find((n) => n.metadata.name === p.name && ns(n) === pns);
+      if (!net)
+        add(
+          'error',
+          'parent-missing',
+          r,
+          `parentRef names EgressNetwork ${pns}/${p.name}, which does not exist: the route is NoMatchingParent`,
+        );
+      if (p.port !== undefined) {
+        const key = `${pns}/${p.name}:${p.port}`;
+        onPort.set(key, [...(onPort.get(key) ?? []), r]);
+      }
+      if (
+        r.kind === 'TLSRoute' &&
+        !((r.spec?.hostnames as string[] | undefined) ?? []).length &&
+        net?.spec?.trafficPolicy === 'Deny'
+      ) {
+        add(
+          'warning',
+          'tls-no-hostnames',
+          r,
+          `a TLSRoute without hostnames on a Deny network lets every TLS destination on port ${p.port ?? '?'} through`,
+        );
+      }
+    }
+    if ((r.kind === 'TLSRoute' || r.kind === 'TCPRoute') && rules(r).length !== 1) {
+      add(
+        'error',
+        'single-rule',
+        r,
+        `${r.kind} must have exactly one rule (Linkerd's admission: "${r.kind === 'TLSRoute' ? 'TlsRoute' : 'TcpRoute'} supports a single rule only")`,
+      );
+    }
+    for (const rule of rules(r)) {
+      for (const b of (rule.backendRefs as BackendRef[] | undefined) ?? []) {
+        const kind = b.kind ?? 'Service';
+        if (kind === 'EgressNetwork') {
+          const parent = egressParents(r)[0];
+          if (parent && (b.name !== parent.name || (b.namespace ?? ns(r)) !== parent.namespace)) {
+            add(
+              'error',
+              'backend-other-network',
+              r,
+              `backend EgressNetwork ${b.namespace ?? ns(r)}/${b.name} is not the route's parent: ResolvedRefs=False (InvalidKind)`,
+            );
+          }
+        } else if (kind === 'Service' && (b.group ?? '') === '') {
+          if (b.port === undefined)
+            add(
+              'error',
+              'backend-service-port',
+              r,
+              `backend Service ${b.name} has no port: Linkerd rejects it ("missing port for backend Service")`,
+            );
+          else if (!services.some((s) => s.metadata.name === b.name && ns(s) === (b.namespace ?? ns(r)))) {
+            add(
+              o.live ? 'error' : 'warning',
+              'backend-missing',
+              r,
+              `backend Service ${b.namespace ?? ns(r)}/${b.name} is not ${o.live ? 'in the cluster' : 'in these files'}: requests would get HTTP 500 "Service not found" (BackendNotFound)`,
+            );
+          }
+        }
+      }
+      for (const f of (rule.filters as
+        { type?: string; requestMirror?: Record<string, unknown> }[] | undefined) ?? []) {
+        if (f.type === 'CORS' || f.type === 'ExternalAuth')
+          add(
+            'error',
+            'gateway-api-too-new',
+            r,
+            `filter type ${f.type} is newer than Gateway API v1.2.1: Linkerd ignores routes that use it`,
+          );
+        if (f.requestMirror && ('percent' in f.requestMirror || 'fraction' in f.requestMirror))
+          add(
+            'error',
+            'gateway-api-too-new',
+            r,
+            'requestMirror.percent/fraction is newer than Gateway API v1.2.1: Linkerd ignores routes that use it',
+          );
+      }
+    }
+    if (r.kind === 'TLSRoute' && r.apiVersion === 'gateway.networking.k8s.io/v1') {
+      add(
+        'error',
+        'gateway-api-too-new',
+        r,
+        'TLSRoute gateway.networking.k8s.io/v1 is only served by Gateway API >= 1.5; Linkerd reads TLSRoute v1alpha2',
+      );
+    }
+  }
+
+  for (const [key, rs] of onPort) {
+    const kinds = [...new Set(rs.map((r) => r.kind))];
+    if (kinds.length > 1) {
+      const order = ['GRPCRoute', 'HTTPRoute', 'TLSRoute', 'TCPRoute'].filter((k) => kinds.includes(k));
+      for (const r of rs.filter((x) => x.kind !== order[0])) {
+        add(
+          'error',
+          'mixed-route-types',
+          r,
+          `EgressNetwork ${key} mixes ${order.join(', ')}: Linkerd uses ${order[0]} and rejects this ${r.kind} (RouteReasonConflicted)`,
+        );
+      }
+    }
+    const tcp = rs.filter((r) => r.kind === 'TCPRoute');
+    for (const r of tcp.slice(1))
+      add(
+        'error',
+        'second-tcproute',
+        r,
+        `EgressNetwork ${key} already has TCPRoute ${ns(tcp[0] as PolicyObject)}/${(tcp[0] as PolicyObject).metadata.name} (older): Linkerd uses only one TCPRoute per port and ignores this one`,
+      );
+  }
+
+  if (o.live) {
+    for (const [r, list] of routeStatuses(objects, o.clusterNetworks)) {
+      for (const s of list) {
+        const c = acceptedInStatus(r, s.parentRef);
+        if (!c)
+          add(
+            'warning',
+            'not-accepted',
+            r,
+            `no Accepted status from ${CONTROLLER} for EgressNetwork ${s.parentRef.namespace}/${s.parentRef.name} port ${s.parentRef.port ?? '?'}: the route has no effect until it is accepted (is the policy controller running?)`,
+          );
+        else if (c.status !== 'True')
+          add(
+            'error',
+            'not-accepted',
+            r,
+            `not accepted on EgressNetwork ${s.parentRef.namespace}/${s.parentRef.name} port ${s.parentRef.port ?? '?'}: ${c.reason}${c.message ? ` (${c.message})` : ''}`,
+          );
+      }
+    }
+  }
+  const rank = { error: 0, warning: 1, info: 2 };
+  return out.sort(
+    (a, b) =>
+      rank[a.severity] - rank[b.severity] ||
+      (a.location ?? a.object).localeCompare(b.location ?? b.object, undefined, { numeric: true }),
+  );
+}
+
+export function renderFindings(f: Finding[]): string {
+  if (!f.length) return 'No problems found.\n';
+  const lines = f.map(
+    (x) =>
+      `${x.severity.padEnd(7)} ${x.object}${x.location ? ` (${x.location})` : ''}: ${x.message} [${x.rule}]`,
+  );
+  const errors = f.filter((x) => x.severity === 'error').length;
+  return `${lines.join('\n')}\n\n${errors} error(s), ${f.length - errors} warning(s)\n`;
+}

@@ -1,0 +1,79 @@
+/** The objects the policy engine reads, as plain Kubernetes JSON (from files or the cluster). */
+export interface PolicyObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    creationTimestamp?: string;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  /** Where it came from, for lint messages (`file.yaml:12`); absent for live objects. */
+  source?: string;
+}
+
+export interface ParentRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  sectionName?: string;
+}
+
+export interface BackendRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+export const EGRESS_GROUP = 'policy.linkerd.io';
+export const CONTROLLER = 'linkerd.io/policy-controller';
+export const ROUTE_KINDS = ['GRPCRoute', 'HTTPRoute', 'TLSRoute', 'TCPRoute'] as const;
+export type RouteKind = (typeof ROUTE_KINDS)[number];
+export const DEFAULT_OPAQUE_PORTS = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
+export const DEFAULT_CLUSTER_NETWORKS = '10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8';
+
+export const ns = (o: PolicyObject): string => o.metadata.namespace ?? 'default';
+export const id = (o: PolicyObject): string => `${o.kind} ${ns(o)}/${o.metadata.name}`;
+export const isRoute = (o: PolicyObject): boolean =>
+  (ROUTE_KINDS as readonly string[]).includes(o.kind) &&
+  (o.apiVersion.startsWith('gateway.networking.k8s.io/') ||
+    (o.kind === 'HTTPRoute' && o.apiVersion.startsWith(`${EGRESS_GROUP}/`)));
+
+export function parentRefs(route: PolicyObject): ParentRef[] {
+  return ((route.spec?.parentRefs as ParentRef[] | undefined) ?? []).filter(
+    (p) => p && typeof p.name === 'string',
+  );
+}
+
+/** parentRefs that point at an EgressNetwork (by kind; `group` is checked by callers that care). */
+export function egressParents(route: PolicyObject): (ParentRef & { namespace: string })[] {
+  return parentRefs(route)
+    .filter((p) => p.kind === 'EgressNetwork')
+    .map((p) => ({ ...p, namespace: p.namespace ?? ns(route) }));
+}
+
+export function rules(route: PolicyObject): Record<string, unknown>[] {
+  return (route.spec?.rules as Record<string, unknown>[] | undefined) ?? [];
+}
+
+/** Oldest first, then by namespace/name: Linkerd's `timestamp_then_name` order. */
+export function byAge(a: PolicyObject, b: PolicyObject): number {
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
+  return `${ns(a)}/${a.metadata.name}`.localeCompare(`${ns(b)}/${b.metadata.name}`);
+}

@@ -24,7 +24,10 @@ export function parseManifests(text: string, source: string): PolicyObject[] {
     }
     const value = doc.toJS() as unknown;
     if (value === null || value === undefined) continue;
-    const line = lc.linePos(doc.range[0]).line;
+    // The line of the object itself (after any `---` and comments).
+    const line = lc.linePos(
+      (doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? doc.range[0],
+    ).line;
     const push = (o: unknown, where: string) => {
       if (!o || typeof o !== 'object' || Array.isArray(o))
         throw new UsageError(`${where}: expected a Kubernetes object (a mapping with apiVersion and kind)`);

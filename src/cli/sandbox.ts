@@ -11,14 +11,18 @@ export function registerSandbox(program: Command, ctx: CliContext): void {
     .option('--state <file>', 'load objects from FILE on start and save them there on exit')
     .option('--pods <n>', 'number of simulated client pods', '1')
     .option('--rate <n>', 'simulated requests per second per destination', '5')
-    .option('--tls', 'serve the API over HTTPS with a generated CA');
+    .option('--tls', 'serve the API over HTTPS with a generated CA')
+    .option(
+      '--demo',
+      'walk through the Linkerd egress guide, printing each egressctl command and its output, then exit',
+    );
   withExamples(
     cmd,
     `
   egressctl sandbox                       # prints: export KUBECONFIG=…
   egressctl sandbox --port 6443 --state sandbox.json
   egressctl sandbox --kubeconfig /tmp/sandbox.kubeconfig   # where to write the kubeconfig
-  npm run demo                            # the Linkerd egress guide, end to end`,
+  egressctl sandbox --demo                # the Linkerd egress guide, end to end (npm run demo)`,
   );
   ctx.action(cmd, () => import('../commands/sandbox.js'));
   program.addCommand(cmd);

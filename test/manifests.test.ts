@@ -330,9 +330,9 @@ test("route type conflicts explain Linkerd's precedence either way", () => {
   );
 });
 
-test('YAML output is multi-document, parses back to the same objects, and the diff is semantic', () => {
+test('YAML output is multi-document, parses back to the same objects, and the diff is semantic', async () => {
   const objs = everything();
-  const text = toYamlDocs(objs);
+  const text = await toYamlDocs(objs);
   assert.deepEqual(
     parseAllDocuments(text).map((d) => d.toJS() as unknown),
     objs,

@@ -12,7 +12,7 @@ import { writeObjects, writeOptions } from './write.js';
  */
 export async function run(input: RawInput, deps: Deps): Promise<number> {
   const o = input.opts;
-  const w = writeOptions(input, deps.env);
+  const w = await writeOptions(input, deps.env);
   const clusterNetworks = parseClusterNetworks(optString(o, 'clusterNetworks', ''));
   const networks = ((o.network as string[] | undefined) ?? []).map((n) => parseNetworkFlag('--network', n));
   const urls = input.command === 'allow' ? input.args.filter((a) => a.includes('://')) : [];

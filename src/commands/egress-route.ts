@@ -17,7 +17,7 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
     throw new UsageError(
       '--port is required: the EgressNetwork port the route attaches to (the original destination port, e.g. 80 or 443)',
     );
-  const w = writeOptions(input, deps.env);
+  const w = await writeOptions(input, deps.env);
   const m = route({
     type: type as RouteType,
     name,

@@ -1,7 +1,6 @@
 import { optString, type RawInput } from '../cli/context.js';
 import type { Deps } from '../deps.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { defaultNamespace } from '../kube/config.js';
 import type { Manifest } from '../manifests/build.js';
 import { routeTypeConflict } from '../manifests/build.js';
 import { validateNamespace } from '../manifests/validate.js';
@@ -20,7 +19,7 @@ export interface WriteOptions {
 }
 
 /** Reads and checks the shared flags (kubectl's rules for --dry-run, --diff and -o). */
-export function writeOptions(input: RawInput, env: NodeJS.ProcessEnv): WriteOptions {
+export async function writeOptions(input: RawInput, env: NodeJS.ProcessEnv): Promise<WriteOptions> {
   const o = input.opts;
   const dryRun = o.dryRun === true ? 'client' : (optString(o, 'dryRun', 'none') as WriteOptions['dryRun']);
   const output = typeof o.output === 'string' ? (o.output as WriteOptions['output']) : undefined;
@@ -36,18 +35,17 @@ export function writeOptions(input: RawInput, env: NodeJS.ProcessEnv): WriteOpti
     throw new UsageError(
       '--global and -n are exclusive: --global writes to the global egress namespace (--egress-namespace)',
     );
+  // The kubeconfig (and its YAML parser) is read only when -n does not say the namespace.
   const namespace = global
     ? egressNamespace
     : validateNamespace(
         '-n/--namespace',
-        defaultNamespace(
-          {
-            namespace: o.namespace as string | undefined,
-            kubeconfig: o.kubeconfig as string | undefined,
-            context: o.context as string | undefined,
-          },
-          env,
-        ),
+        typeof o.namespace === 'string'
+          ? o.namespace
+          : (await import('../kube/config.js')).defaultNamespace(
+              { kubeconfig: o.kubeconfig as string | undefined, context: o.context as string | undefined },
+              env,
+            ),
       );
   return {
     dryRun,
@@ -78,7 +76,7 @@ export async function writeObjects(
   const { toJson, toYamlDocs } = await import('../manifests/serialize.js');
   if (w.dryRun === 'client') {
     if (w.output === 'name') deps.out.write(objects.map((m) => `${refOf(m)}\n`).join(''));
-    else deps.out.write(w.output === 'json' ? toJson(objects) : toYamlDocs(objects));
+    else deps.out.write(w.output === 'json' ? toJson(objects) : await toYamlDocs(objects));
     return ExitCode.Ok;
   }
   const { connect } = await import('../kube/rest.js');
@@ -109,7 +107,7 @@ export async function writeObjects(
       fieldManager: w.fieldManager,
       force: w.force,
     });
-    if (w.output === 'yaml') deps.out.write(toYamlDocs(results.map((r) => r.object)));
+    if (w.output === 'yaml') deps.out.write(await toYamlDocs(results.map((r) => r.object)));
     else if (w.output === 'json') deps.out.write(toJson(results.map((r) => r.object)));
     else deps.out.write(renderApplyResults(results, w.dryRun === 'server' ? 'server' : 'none'));
     return ExitCode.Ok;

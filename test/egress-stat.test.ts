@@ -280,6 +280,28 @@ describe('egress stat against the test API server', () => {
     assert.match(r.stderr, /^error: 1 of 5 pods could not be read, so these numbers are partial: /);
   });
 
+  test('--watch redraws every interval until Ctrl-C, then exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./helpers/cli.js');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'egress', 'stat', 'deploy/web', '--watch', '--interval', '1s'],
+      { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const end = Date.now() + 15_000;
+    while ((out.match(/^Egress over the last/gm) ?? []).length < 2 && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 100));
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('close', resolve);
+      child.kill('SIGINT');
+    });
+    assert.equal(code, 0);
+    assert.ok((out.match(/^Egress over the last [\d.]+s across 2 pod\(s\)\.$/gm) ?? []).length >= 2, out);
+    assert.doesNotMatch(out, /\x1b\[2J/, 'no screen clearing when stdout is not a terminal');
+  });
+
   test('bad flags are usage errors before any request', async () => {
     const r = await runCli(['egress', 'stat', '-A', '-n', 'x'], { env: c.env });
     assert.equal(r.code, 2);

@@ -242,37 +242,30 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
           pv.indexOf('\\') < 0 &&
           pv.indexOf('"') < 0
         ) {
+          // The same value as the previous sample's: reuse its string.
           labels[lname] = pv;
-          i = vs + pv.length + 1;
-          const c = body.charCodeAt(i);
-          if (c === 44 /* , */) i++;
-          else if (c !== 125)
+          i = vs + pv.length;
+        } else {
+          let escaped = false;
+          while (i < lineEnd) {
+            const c = body.charCodeAt(i);
+            if (c === 92 /* \ */) {
+              escaped = true;
+              i += 2;
+              continue;
+            }
+            if (c === 34) break;
+            i++;
+          }
+          if (i >= lineEnd)
             throw new MetricsParseError(
               lineNo,
-              `expected , or } after label ${lname}`,
+              `unterminated value of label ${lname}`,
               body.slice(start, lineEnd),
             );
-          continue;
+          const raw = body.slice(vs, i);
+          labels[lname] = escaped ? unescapeLabel(raw) : raw;
         }
-        let escaped = false;
-        while (i < lineEnd) {
-          const c = body.charCodeAt(i);
-          if (c === 92 /* \ */) {
-            escaped = true;
-            i += 2;
-            continue;
-          }
-          if (c === 34) break;
-          i++;
-        }
-        if (i >= lineEnd)
-          throw new MetricsParseError(
-            lineNo,
-            `unterminated value of label ${lname}`,
-            body.slice(start, lineEnd),
-          );
-        const raw = body.slice(vs, i);
-        labels[lname] = escaped ? unescapeLabel(raw) : raw;
         i++;
         const c = body.charCodeAt(i);
         if (c === 44 /* , */) i++;

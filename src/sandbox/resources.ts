@@ -13,6 +13,21 @@ export interface ServedResource {
   crd?: boolean;
 }
 
+/** A namespaced CRD with a status subresource, named the usual way (`tlsroutes`, `tlsroute`). */
+function crd(group: string, version: string, kind: string): ServedResource {
+  const singular = kind.toLowerCase();
+  return {
+    group,
+    version,
+    kind,
+    plural: `${singular}s`,
+    singular,
+    namespaced: true,
+    status: true,
+    crd: true,
+  };
+}
+
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export const SERVED: ServedResource[] = [
@@ -115,66 +130,12 @@ export const SERVED: ServedResource[] = [
     shortNames: ['cj'],
     status: true,
   },
-  {
-    group: 'policy.linkerd.io',
-    version: 'v1alpha1',
-    kind: 'EgressNetwork',
-    plural: 'egressnetworks',
-    singular: 'egressnetwork',
-    namespaced: true,
-    status: true,
-    crd: true,
-  },
-  {
-    group: 'policy.linkerd.io',
-    version: 'v1beta3',
-    kind: 'HTTPRoute',
-    plural: 'httproutes',
-    singular: 'httproute',
-    namespaced: true,
-    status: true,
-    crd: true,
-  },
-  {
-    group: 'gateway.networking.k8s.io',
-    version: 'v1',
-    kind: 'HTTPRoute',
-    plural: 'httproutes',
-    singular: 'httproute',
-    namespaced: true,
-    status: true,
-    crd: true,
-  },
-  {
-    group: 'gateway.networking.k8s.io',
-    version: 'v1',
-    kind: 'GRPCRoute',
-    plural: 'grpcroutes',
-    singular: 'grpcroute',
-    namespaced: true,
-    status: true,
-    crd: true,
-  },
-  {
-    group: 'gateway.networking.k8s.io',
-    version: 'v1alpha2',
-    kind: 'TLSRoute',
-    plural: 'tlsroutes',
-    singular: 'tlsroute',
-    namespaced: true,
-    status: true,
-    crd: true,
-  },
-  {
-    group: 'gateway.networking.k8s.io',
-    version: 'v1alpha2',
-    kind: 'TCPRoute',
-    plural: 'tcproutes',
-    singular: 'tcproute',
-    namespaced: true,
-    status: true,
-    crd: true,
-  },
+  crd('policy.linkerd.io', 'v1alpha1', 'EgressNetwork'),
+  crd('policy.linkerd.io', 'v1beta3', 'HTTPRoute'),
+  crd('gateway.networking.k8s.io', 'v1', 'HTTPRoute'),
+  crd('gateway.networking.k8s.io', 'v1', 'GRPCRoute'),
+  crd('gateway.networking.k8s.io', 'v1alpha2', 'TLSRoute'),
+  crd('gateway.networking.k8s.io', 'v1alpha2', 'TCPRoute'),
 ];
 
 /** The APIResourceList entries for one group/version (main resources first, then subresources). */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from './helpers/cli.js';
 import { fixture, startCluster, type TestCluster } from './helpers/cluster.js';
+import { issueClientCert, untrustedCa } from '../src/sandbox/x509.js';
 
 const EGRESS = fixture('proxy-metrics-egress.txt');
 const DENY = fixture('proxy-metrics-deny.txt');
@@ -300,6 +301,21 @@ describe('proxy-metrics against the test API server over HTTPS', () => {
     );
   });
 
+  test('client-certificate auth: a certificate from the cluster CA works for REST and port-forward; another is 401', async () => {
+    const ca = c.server.ca;
+    assert.ok(ca);
+    const good = path.join(path.dirname(c.kubeconfig), 'cert-good');
+    fs.writeFileSync(good, c.server.kubeconfig({ namespace: 'egress-test', clientCert: issueClientCert(ca, 'alice') }));
+    const ok = await runCli(['proxy-metrics', 'po/client'], { env: { KUBECONFIG: good } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(sections(ok.stdout)[0]?.body, EGRESS);
+    const bad = path.join(path.dirname(c.kubeconfig), 'cert-bad');
+    fs.writeFileSync(bad, c.server.kubeconfig({ namespace: 'egress-test', clientCert: issueClientCert(untrustedCa(), 'mallory') }));
+    const no = await runCli(['proxy-metrics', 'po/client'], { env: { KUBECONFIG: bad } });
+    assert.equal(no.code, 3);
+    assert.match(no.stderr, /^error: the API server rejected our credentials \(401 Unauthorized\)/);
+  });
+
   test('no kubeconfig at all says what to do', async () => {
     const r = await runCli(['proxy-metrics', 'po/client'], {
       env: { KUBECONFIG: '/nonexistent', HOME: '/nonexistent' },
@@ -326,6 +342,20 @@ describe('proxy-metrics over plain HTTP, and a handshake that never completes', 
     assert.equal(sections(r.stdout)[0]?.body, EGRESS);
     const pf = c.server.requests.filter((q) => q.path.endsWith('/portforward'));
     assert.deepEqual(pf.at(-1)?.query, { ports: '4191' });
+  });
+
+  test('a port-forward upgrade that never completes: the handshake timeout fires, the pod is reported', async () => {
+    c.server.faults.hangUpgrades = true;
+    try {
+      const r = await runCli(['proxy-metrics', 'po/client', '--pod-timeout', '1s'], { env: c.env, timeoutMs: 20_000 });
+      assert.equal(r.code, 3);
+      assert.equal(
+        r.stdout,
+        '#\n# POD client (1 of 1)\n#\n# ERROR: port-forward to pod egress-test/client: the API server did not complete the WebSocket handshake within 0.5s\n',
+      );
+    } finally {
+      c.server.faults.hangUpgrades = false;
+    }
   });
 
   test('an API server that accepts TCP but never answers: the per-pod deadline fires', async () => {

@@ -71,7 +71,9 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
         const where = { ...base, container: job.container as string, port: job.port as number };
         try {
           const res = await forwardHttpGet(client, base.namespace, base.pod, where.port, '/metrics', {
-            connectTimeoutMs: o.connectTimeoutMs ?? Math.min(o.podTimeoutMs, 5000),
+            // Half the pod's time at most, so a stuck handshake is reported as such, not as a slow proxy.
+            connectTimeoutMs:
+              o.connectTimeoutMs ?? Math.min(5000, Math.max(100, Math.floor(o.podTimeoutMs / 2))),
             deadlineMs: o.podTimeoutMs,
             signal: round.signal,
           });

@@ -496,7 +496,7 @@ function httpScore(
     const v = value.replace(/\/+$/, '');
     const p = req.path.replace(/\/+$/, '');
     if (!(v === '' || p === v || p.startsWith(`${v}/`))) return undefined;
-    pathLen = v.length;
+    pathLen = v === '' ? 1 : v.length; // "/" counts one character, as in the proxy
   } else {
     let re: RegExp;
     try {
@@ -505,7 +505,7 @@ function httpScore(
       return undefined;
     }
     if (!re.test(req.path)) return undefined;
-    pathLen = value.length;
+    pathLen = req.path.length; // a regex match counts the whole path (linkerd2-proxy path.rs)
   }
   const headers = (m.headers as { type?: string; name: string; value: string }[] | undefined) ?? [];
   for (const h of headers) {
@@ -533,7 +533,9 @@ function httpScore(
     ...query.map((q) => `query ${q.name}`),
     ...(method ? [`method ${method}`] : []),
   ].join(', ');
-  return { score: [pathLen, headers.length, query.length, method ? 1 : 0], how: ` (${how})` };
+  // linkerd2-proxy linkerd/http/route/src/http/match.rs (impl Ord for RequestMatch): path length, then
+  // method, then headers, then query params. SEMANTICS §4 lists the method last; the proxy decides.
+  return { score: [pathLen, method ? 1 : 0, headers.length, query.length], how: ` (${how})` };
 }
 
 /** gRPC: method match (service and method), then headers. The request path is /service/method. */

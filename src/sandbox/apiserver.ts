@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { stringify as toYaml } from 'yaml';
 import { resourceList, SERVED, type ServedResource } from './resources.js';
 import { Store, StoreError, type StoredObject } from './store.js';
-import { generateServingCerts } from './x509.js';
+import { generateServingCerts, type Issued } from './x509.js';
 
 /** Per-pod misbehaviour, to test that egressctl reports each failure precisely. */
 export type PodFault =
@@ -32,6 +32,8 @@ export interface Faults {
   notServed: Set<string>;
   /** Accept TCP and never answer the HTTP request (handshake timeouts). */
   hangAll: boolean;
+  /** Answer REST requests but never complete a WebSocket upgrade (port-forward handshake timeouts). */
+  hangUpgrades: boolean;
 }
 
 export interface ApiServerOptions {
@@ -53,14 +55,28 @@ export interface RequestLogEntry {
   contentType: string | undefined;
 }
 
+export interface KubeconfigOptions {
+  namespace?: string;
+  token?: string;
+  context?: string;
+  /** Authenticate with this client certificate instead of a token. */
+  clientCert?: { certPem: string; keyPem: string };
+}
+
 export interface ApiServer {
   url: string;
   store: Store;
   faults: Faults;
   requests: RequestLogEntry[];
   /** A kubeconfig for this server (token auth; CA data for HTTPS, insecure-skip-tls-verify for HTTP). */
-  kubeconfig(o?: { namespace?: string; token?: string; context?: string }): string;
-  writeKubeconfig(path: string, o?: { namespace?: string; token?: string }): void;
+  /**
+   * A kubeconfig for this server: token auth, or a client certificate (`client`: issued by the sandbox CA,
+   * or any given pair); CA data for HTTPS, insecure-skip-tls-verify for HTTP.
+   */
+  kubeconfig(o?: KubeconfigOptions): string;
+  writeKubeconfig(path: string, o?: KubeconfigOptions): void;
+  /** The sandbox CA (HTTPS only), to issue client certificates. */
+  ca: Issued | undefined;
   close(): Promise<void>;
 }
 
@@ -120,7 +136,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   const tls = o.tls ?? true;
   const certs = tls ? generateServingCerts() : undefined;
   const store = new Store();
-  const faults: Faults = { pods: new Map(), deny: [], notServed: new Set(), hangAll: false };
+  const faults: Faults = { pods: new Map(), deny: [], notServed: new Set(), hangAll: false, hangUpgrades: false };
   const requests: RequestLogEntry[] = [];
   const user = o.user ?? 'egressctl-test';
   const sockets = new Set<net.Socket | Duplex>();
@@ -177,8 +193,12 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     return ns ? `in the namespace "${ns}"` : 'at the cluster scope';
   };
 
-  const authenticate = (req: http.IncomingMessage): boolean =>
-    !o.token || req.headers.authorization === `Bearer ${o.token}`;
+  /** A bearer token, or (over HTTPS) a client certificate signed by the sandbox CA. */
+  const authenticate = (req: http.IncomingMessage): boolean => {
+    if (!o.token || req.headers.authorization === `Bearer ${o.token}`) return true;
+    const sock = req.socket as import('node:tls').TLSSocket;
+    return sock.encrypted === true && sock.authorized && Boolean(sock.getPeerCertificate()?.subject?.CN);
+  };
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -471,7 +491,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     sockets.add(socket);
-    if (faults.hangAll) return;
+    if (faults.hangAll || faults.hangUpgrades) return;
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push({
       method: req.method ?? '',
@@ -595,7 +615,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   };
 
   const server = tls
-    ? https.createServer({ cert: certs?.server.certPem, key: certs?.server.keyPem }, handler)
+    ? https.createServer({ cert: certs?.server.certPem, key: certs?.server.keyPem, ca: certs?.ca.certPem, requestCert: true, rejectUnauthorized: false }, handler)
     : http.createServer(handler);
   server.on('upgrade', onUpgrade);
   server.on('connection', (s: net.Socket) => {
@@ -613,7 +633,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   const port = (server.address() as net.AddressInfo).port;
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
-  const kubeconfig = (k: { namespace?: string; token?: string; context?: string } = {}): string =>
+  const kubeconfig = (k: KubeconfigOptions = {}): string =>
     toYaml({
       apiVersion: 'v1',
       kind: 'Config',
@@ -629,7 +649,17 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
             : { server: url, 'insecure-skip-tls-verify': true },
         },
       ],
-      users: [{ name: 'sandbox-user', user: { token: k.token ?? o.token ?? 'sandbox-token' } }],
+      users: [
+        {
+          name: 'sandbox-user',
+          user: k.clientCert
+            ? {
+                'client-certificate-data': Buffer.from(k.clientCert.certPem).toString('base64'),
+                'client-key-data': Buffer.from(k.clientCert.keyPem).toString('base64'),
+              }
+            : { token: k.token ?? o.token ?? 'sandbox-token' },
+        },
+      ],
       contexts: [
         {
           name: k.context ?? 'sandbox',
@@ -644,6 +674,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     faults,
     requests,
     kubeconfig,
+    ca: certs?.ca,
     writeKubeconfig: (path, k) => fs.writeFileSync(path, kubeconfig(k), { mode: 0o600 }),
     close: () =>
       new Promise<void>((resolve) => {

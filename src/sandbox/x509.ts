@@ -73,6 +73,8 @@ function certificate(o: {
   subjectKey: KeyPair;
   signer: crypto.KeyObject;
   ca: boolean;
+  /** Extended key usage of a leaf: TLS server (default) or client authentication. */
+  client?: boolean;
   dnsNames?: string[];
   ips?: string[];
   days: number;
@@ -88,7 +90,7 @@ function certificate(o: {
     ),
   ];
   if (!o.ca) {
-    extensions.push(seq(oid('2.5.29.37'), octets(seq(oid('1.3.6.1.5.5.7.3.1')))));
+    extensions.push(seq(oid('2.5.29.37'), octets(seq(oid(o.client ? '1.3.6.1.5.5.7.3.2' : '1.3.6.1.5.5.7.3.1')))));
     const names = [
       ...(o.dnsNames ?? []).map((d) => tlv(0x82, Buffer.from(d, 'ascii'))),
       ...(o.ips ?? []).map((ip) => tlv(0x87, ipBytes(ip))),
@@ -143,4 +145,18 @@ export function generateServingCerts(o: { days?: number } = {}): { ca: Issued; s
     ca: { certPem: caPem, keyPem: pem(caKey), key: caKey },
     server: { certPem: serverPem, keyPem: pem(serverKey), key: serverKey },
   };
+}
+
+/** A client certificate for user `cn`, signed by `ca` (for kubeconfigs with client-certificate-data). */
+export function issueClientCert(ca: Issued, cn: string, o: { days?: number } = {}): Issued {
+  const key = newKey();
+  const certPem = certificate({ subject: cn, issuer: 'egressctl-sandbox-ca', subjectKey: key, signer: ca.key.privateKey, ca: false, client: true, days: o.days ?? 30 });
+  return { certPem, keyPem: pem(key), key };
+}
+
+/** A self-signed CA of its own: certificates it issues are not trusted by the sandbox. */
+export function untrustedCa(): Issued {
+  const key = newKey();
+  const certPem = certificate({ subject: 'egressctl-sandbox-ca', issuer: 'egressctl-sandbox-ca', subjectKey: key, signer: key.privateKey, ca: true, days: 1 });
+  return { certPem, keyPem: pem(key), key };
 }

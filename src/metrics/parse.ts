@@ -181,12 +181,19 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     }
     // A sample line: name, optional {labels}, value, optional timestamp.
     let i = start;
-    if (!isNameStart(c0))
-      throw new MetricsParseError(lineNo, 'expected a metric name', body.slice(start, lineEnd));
-    while (i < lineEnd && isNameChar(body.charCodeAt(i))) i++;
-    const sampleName =
-      lastName.length === i - start && body.startsWith(lastName, start) ? lastName : body.slice(start, i);
-    lastName = sampleName;
+    let sampleName: string;
+    // Series of a family come together: most lines start with the previous line's name.
+    const after = body.charCodeAt(start + lastName.length);
+    if (lastName !== '' && (after === 123 || after === 32) && body.startsWith(lastName, start)) {
+      sampleName = lastName;
+      i = start + lastName.length;
+    } else {
+      if (!isNameStart(c0))
+        throw new MetricsParseError(lineNo, 'expected a metric name', body.slice(start, lineEnd));
+      while (i < lineEnd && isNameChar(body.charCodeAt(i))) i++;
+      sampleName = body.slice(start, i);
+      lastName = sampleName;
+    }
     let f = current && belongs(current, sampleName) ? current : undefined;
     if (!f) {
       // A sample without a TYPE line, or of another family: an untyped family of its own.
@@ -246,25 +253,31 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
           labels[lname] = pv;
           i = vs + pv.length;
         } else {
-          let escaped = false;
-          while (i < lineEnd) {
-            const c = body.charCodeAt(i);
-            if (c === 92 /* \ */) {
-              escaped = true;
-              i += 2;
-              continue;
+          // Find the closing quote natively; only a value with a backslash needs the slow scan.
+          const q = body.indexOf('"', vs);
+          let raw = q < 0 || q >= lineEnd ? '' : body.slice(vs, q);
+          if (q >= 0 && q < lineEnd && raw.indexOf('\\') < 0) {
+            labels[lname] = raw;
+            i = q;
+          } else {
+            while (i < lineEnd) {
+              const c = body.charCodeAt(i);
+              if (c === 92 /* \ */) {
+                i += 2;
+                continue;
+              }
+              if (c === 34) break;
+              i++;
             }
-            if (c === 34) break;
-            i++;
+            if (i >= lineEnd)
+              throw new MetricsParseError(
+                lineNo,
+                `unterminated value of label ${lname}`,
+                body.slice(start, lineEnd),
+              );
+            raw = body.slice(vs, i);
+            labels[lname] = unescapeLabel(raw);
           }
-          if (i >= lineEnd)
-            throw new MetricsParseError(
-              lineNo,
-              `unterminated value of label ${lname}`,
-              body.slice(start, lineEnd),
-            );
-          const raw = body.slice(vs, i);
-          labels[lname] = escaped ? unescapeLabel(raw) : raw;
         }
         i++;
         const c = body.charCodeAt(i);

@@ -302,6 +302,12 @@ describe('egress stat against the test API server', () => {
     assert.doesNotMatch(out, /\x1b\[2J/, 'no screen clearing when stdout is not a terminal');
   });
 
+  test('with no target, stat reads every pod of the namespace', async () => {
+    const r = await runCli(['egress', 'stat', '-o', 'json'], { env: c.env });
+    assert.equal(r.code, 3, 'the broken pod is among them');
+    assert.equal((JSON.parse(r.stdout) as StatReport).pods.scraped, 5);
+  });
+
   test('bad flags are usage errors before any request', async () => {
     const r = await runCli(['egress', 'stat', '-A', '-n', 'x'], { env: c.env });
     assert.equal(r.code, 2);

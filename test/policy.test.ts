@@ -669,6 +669,9 @@ describe('CLI: egress check and egress lint on files', () => {
     const bad = await runCli(['egress', 'check', '-f', 'examples/guide', 'ftp://x']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, 'error: unsupported scheme "ftp" in "ftp://x": use http, https, grpc or tcp\n');
+    const noCluster = await runCli(['egress', 'check', 'https://x.org']);
+    assert.equal(noCluster.code, 2);
+    assert.match(noCluster.stderr, /; to check manifests without a cluster, pass -f FILE\|DIR\n$/);
     const missing = await runCli(['egress', 'check', '-f', 'nope/', 'http://x']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^error: -f .*nope: no such file or directory\n$/);

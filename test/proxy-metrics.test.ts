@@ -305,12 +305,21 @@ describe('proxy-metrics against the test API server over HTTPS', () => {
     const ca = c.server.ca;
     assert.ok(ca);
     const good = path.join(path.dirname(c.kubeconfig), 'cert-good');
-    fs.writeFileSync(good, c.server.kubeconfig({ namespace: 'egress-test', clientCert: issueClientCert(ca, 'alice') }));
+    fs.writeFileSync(
+      good,
+      c.server.kubeconfig({ namespace: 'egress-test', clientCert: issueClientCert(ca, 'alice') }),
+    );
     const ok = await runCli(['proxy-metrics', 'po/client'], { env: { KUBECONFIG: good } });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(sections(ok.stdout)[0]?.body, EGRESS);
     const bad = path.join(path.dirname(c.kubeconfig), 'cert-bad');
-    fs.writeFileSync(bad, c.server.kubeconfig({ namespace: 'egress-test', clientCert: issueClientCert(untrustedCa(), 'mallory') }));
+    fs.writeFileSync(
+      bad,
+      c.server.kubeconfig({
+        namespace: 'egress-test',
+        clientCert: issueClientCert(untrustedCa(), 'mallory'),
+      }),
+    );
     const no = await runCli(['proxy-metrics', 'po/client'], { env: { KUBECONFIG: bad } });
     assert.equal(no.code, 3);
     assert.match(no.stderr, /^error: the API server rejected our credentials \(401 Unauthorized\)/);
@@ -347,7 +356,10 @@ describe('proxy-metrics over plain HTTP, and a handshake that never completes', 
   test('a port-forward upgrade that never completes: the handshake timeout fires, the pod is reported', async () => {
     c.server.faults.hangUpgrades = true;
     try {
-      const r = await runCli(['proxy-metrics', 'po/client', '--pod-timeout', '1s'], { env: c.env, timeoutMs: 20_000 });
+      const r = await runCli(['proxy-metrics', 'po/client', '--pod-timeout', '1s'], {
+        env: c.env,
+        timeoutMs: 20_000,
+      });
       assert.equal(r.code, 3);
       assert.equal(
         r.stdout,

@@ -44,7 +44,7 @@ export function registerEgress(program: Command, ctx: CliContext): void {
     .description('Egress traffic per network, route and host, with what the policy did to it')
     .argument('[target]', 'TYPE/NAME: po|pod, deploy, sts, ds, rs, rc, job or cj')
     .option('-l, --selector <selector>', 'pods matching a label selector')
-    .option('--all', 'every pod in the namespace')
+    .option('--all', 'every pod in the namespace (the default when no target is given)')
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['table', 'wide', 'json', 'yaml'])

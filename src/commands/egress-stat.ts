@@ -43,7 +43,9 @@ export function validate(input: RawInput): StatOptions {
   if (intervalMs > 0 && intervalMs < 1000)
     throw new UsageError(`--interval ${optString(o, 'interval', '')} is too short: use 1s or more`);
   const target = input.args[0];
-  const sel = (ns: string) => toSelection(target, o, all ? undefined : ns);
+  // With no target, selector or --all, stat looks at every pod of the namespace.
+  const chosen = target !== undefined || typeof o.selector === 'string' || o.all === true;
+  const sel = (ns: string) => toSelection(target, chosen ? o : { ...o, all: true }, all ? undefined : ns);
   sel('default'); // flag errors now
   return {
     selection: sel,

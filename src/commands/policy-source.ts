@@ -1,6 +1,6 @@
 import { optString, type RawInput } from '../cli/context.js';
 import type { Deps } from '../deps.js';
-import { ClusterError } from '../errors.js';
+import { ClusterError, UsageError } from '../errors.js';
 import { parseClusterNetworks, validateNamespace } from '../manifests/validate.js';
 import type { Cidr } from '../net/cidr.js';
 import type { PolicyObject } from '../policy/types.js';
@@ -42,7 +42,12 @@ export async function loadPolicySource(
   }
   const { connect } = await import('../kube/rest.js');
   const { fetchPolicyObjects } = await import('../kube/objects.js');
-  const client = await connect(opts, deps.env);
+  const client = await connect(opts, deps.env).catch((e: unknown) => {
+    if (e instanceof UsageError && e.message.startsWith('no kubeconfig found')) {
+      throw new UsageError(`${e.message}; to check manifests without a cluster, pass -f FILE|DIR`);
+    }
+    throw e;
+  });
   try {
     const namespace = client.namespace;
     const live = await fetchPolicyObjects(client, o.allNamespaces ? 'all' : [namespace, globalNamespace]);

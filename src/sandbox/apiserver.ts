@@ -136,7 +136,13 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   const tls = o.tls ?? true;
   const certs = tls ? generateServingCerts() : undefined;
   const store = new Store();
-  const faults: Faults = { pods: new Map(), deny: [], notServed: new Set(), hangAll: false, hangUpgrades: false };
+  const faults: Faults = {
+    pods: new Map(),
+    deny: [],
+    notServed: new Set(),
+    hangAll: false,
+    hangUpgrades: false,
+  };
   const requests: RequestLogEntry[] = [];
   const user = o.user ?? 'egressctl-test';
   const sockets = new Set<net.Socket | Duplex>();
@@ -615,7 +621,16 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   };
 
   const server = tls
-    ? https.createServer({ cert: certs?.server.certPem, key: certs?.server.keyPem, ca: certs?.ca.certPem, requestCert: true, rejectUnauthorized: false }, handler)
+    ? https.createServer(
+        {
+          cert: certs?.server.certPem,
+          key: certs?.server.keyPem,
+          ca: certs?.ca.certPem,
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
+        handler,
+      )
     : http.createServer(handler);
   server.on('upgrade', onUpgrade);
   server.on('connection', (s: net.Socket) => {

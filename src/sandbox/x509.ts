@@ -90,7 +90,9 @@ function certificate(o: {
     ),
   ];
   if (!o.ca) {
-    extensions.push(seq(oid('2.5.29.37'), octets(seq(oid(o.client ? '1.3.6.1.5.5.7.3.2' : '1.3.6.1.5.5.7.3.1')))));
+    extensions.push(
+      seq(oid('2.5.29.37'), octets(seq(oid(o.client ? '1.3.6.1.5.5.7.3.2' : '1.3.6.1.5.5.7.3.1')))),
+    );
     const names = [
       ...(o.dnsNames ?? []).map((d) => tlv(0x82, Buffer.from(d, 'ascii'))),
       ...(o.ips ?? []).map((ip) => tlv(0x87, ipBytes(ip))),
@@ -150,13 +152,28 @@ export function generateServingCerts(o: { days?: number } = {}): { ca: Issued; s
 /** A client certificate for user `cn`, signed by `ca` (for kubeconfigs with client-certificate-data). */
 export function issueClientCert(ca: Issued, cn: string, o: { days?: number } = {}): Issued {
   const key = newKey();
-  const certPem = certificate({ subject: cn, issuer: 'egressctl-sandbox-ca', subjectKey: key, signer: ca.key.privateKey, ca: false, client: true, days: o.days ?? 30 });
+  const certPem = certificate({
+    subject: cn,
+    issuer: 'egressctl-sandbox-ca',
+    subjectKey: key,
+    signer: ca.key.privateKey,
+    ca: false,
+    client: true,
+    days: o.days ?? 30,
+  });
   return { certPem, keyPem: pem(key), key };
 }
 
 /** A self-signed CA of its own: certificates it issues are not trusted by the sandbox. */
 export function untrustedCa(): Issued {
   const key = newKey();
-  const certPem = certificate({ subject: 'egressctl-sandbox-ca', issuer: 'egressctl-sandbox-ca', subjectKey: key, signer: key.privateKey, ca: true, days: 1 });
+  const certPem = certificate({
+    subject: 'egressctl-sandbox-ca',
+    issuer: 'egressctl-sandbox-ca',
+    subjectKey: key,
+    signer: key.privateKey,
+    ca: true,
+    days: 1,
+  });
   return { certPem, keyPem: pem(key), key };
 }

@@ -135,6 +135,8 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
   const n = body.length;
   const keep = opts.keep;
   let lastName = '';
+  let lastOwner: MetricFamily | undefined;
+  let lastOwnerName = '';
   let lastFamily: MetricFamily | undefined;
   let lastKeys: string[] | undefined;
 
@@ -194,12 +196,19 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
       sampleName = body.slice(start, i);
       lastName = sampleName;
     }
-    let f = current && belongs(current, sampleName) ? current : undefined;
+    // The family is the previous line's when the name repeats (checked once per name, not per line).
+    let f =
+      current !== undefined &&
+      (current === lastOwner && sampleName === lastOwnerName ? true : belongs(current, sampleName))
+        ? current
+        : undefined;
     if (!f) {
       // A sample without a TYPE line, or of another family: an untyped family of its own.
       f = byName.get(sampleName) ?? family(sampleName);
       current = f;
     }
+    lastOwner = f;
+    lastOwnerName = sampleName;
     if (keep && !keep(f.name)) continue;
     const labels: Record<string, string> = {};
     // Consecutive series of a family repeat label names and most values: reuse the previous sample's
@@ -305,7 +314,8 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     if (value === undefined)
       throw new MetricsParseError(lineNo, `invalid value "${valueText}"`, body.slice(start, lineEnd));
     const sample: Sample = { name: sampleName, labels, value };
-    if (String(value) !== valueText) sample.text = valueText;
+    // Keep the text only where String(value) would print it differently (`1.0`, `+Inf`, `1e3`, `007`).
+    if (!isPlainInteger(valueText) && String(value) !== valueText) sample.text = valueText;
     while (ve < lineEnd && (body.charCodeAt(ve) === 32 || body.charCodeAt(ve) === 9)) ve++;
     if (ve < lineEnd) {
       const ts = body.slice(ve, lineEnd).trim();
@@ -317,6 +327,18 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     if (lastKeys === undefined) lastKeys = Object.keys(labels);
   }
   return { families, eof };
+}
+
+/** Digits without a leading zero (or a lone 0), with an optional minus: String(Number(t)) === t. */
+function isPlainInteger(t: string): boolean {
+  const start = t.charCodeAt(0) === 45 ? 1 : 0;
+  const n = t.length - start;
+  if (n === 0 || n > 15 || (n > 1 && t.charCodeAt(start) === 48)) return false;
+  for (let i = start; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return !(start === 1 && t === '-0');
 }
 
 function isValidName(s: string): boolean {

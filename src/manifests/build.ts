@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { UsageError } from '../errors.js';
+import { ROUTE_KINDS } from '../policy/types.js';
 import { unexceptedOverlaps, type Cidr, type NetworkBlock } from '../net/cidr.js';
 import {
   validateGrpcMethod,
@@ -285,9 +286,6 @@ export function checkOneTcpRoutePerPort(routes: Manifest[]): void {
   }
 }
 
-/** Linkerd's precedence of route types on one parent port (SEMANTICS §4). */
-export const ROUTE_PRECEDENCE = ['GRPCRoute', 'HTTPRoute', 'TLSRoute', 'TCPRoute'] as const;
-
 /**
  * Why a new route would conflict with the routes already on its parent port, or undefined. Mixed types
  * on one port make Linkerd accept only the highest (GRPCRoute > HTTPRoute > TLSRoute > TCPRoute) and mark
@@ -312,7 +310,7 @@ export function routeTypeConflict(
       e.name !== newRoute.name,
   );
   const others = same.filter(
-    (e) => e.kind !== newRoute.kind && ROUTE_PRECEDENCE.includes(e.kind as (typeof ROUTE_PRECEDENCE)[number]),
+    (e) => e.kind !== newRoute.kind && (ROUTE_KINDS as readonly string[]).includes(e.kind),
   );
   const where = `EgressNetwork ${newRoute.networkNamespace}/${newRoute.network} port ${newRoute.port}`;
   if (newRoute.kind === 'TCPRoute') {
@@ -321,7 +319,7 @@ export function routeTypeConflict(
       return `${where} already has TCPRoute ${tcp.namespace}/${tcp.name}: Linkerd uses only one TCPRoute per port (the oldest)`;
   }
   if (!others.length) return undefined;
-  const rank = (k: string) => ROUTE_PRECEDENCE.indexOf(k as (typeof ROUTE_PRECEDENCE)[number]);
+  const rank = (k: string) => (ROUTE_KINDS as readonly string[]).indexOf(k);
   const list = others.map((e) => `${e.kind} ${e.namespace}/${e.name}`).join(', ');
   const winner = [newRoute.kind, ...others.map((e) => e.kind)].sort((a, b) => rank(a) - rank(b))[0];
   return winner === newRoute.kind

@@ -1,6 +1,7 @@
 import { unexceptedOverlaps, type Cidr } from '../net/cidr.js';
 import { acceptedInStatus, networkBlocks, routeStatuses } from './status.js';
 import {
+  ROUTE_KINDS,
   CONTROLLER,
   EGRESS_GROUP,
   byAge,
@@ -175,7 +176,7 @@ export function lint(
   for (const [key, rs] of onPort) {
     const kinds = [...new Set(rs.map((r) => r.kind))];
     if (kinds.length > 1) {
-      const order = ['GRPCRoute', 'HTTPRoute', 'TLSRoute', 'TCPRoute'].filter((k) => kinds.includes(k));
+      const order = ROUTE_KINDS.filter((k) => kinds.includes(k));
       for (const r of rs.filter((x) => x.kind !== order[0])) {
         add(
           'error',

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/resources.js';
+import { ROUTE_KINDS } from '../policy/types.js';
 import { renderTable } from './table.js';
 
 /** A condition as the policy controller writes it. */
@@ -52,7 +53,6 @@ interface Condition {
 }
 
 const CONTROLLER = 'linkerd.io/policy-controller';
-const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute']);
 
 function condition(list: unknown, type: string): ConditionView | undefined {
   const c = (Array.isArray(list) ? (list as Condition[]) : []).find((x) => x.type === type);
@@ -118,7 +118,7 @@ function describeBackends(r: Obj, parent: string): string {
 export function toEgressReport(objects: KubeObject[], o: { globalNamespace: string }): EgressGetReport {
   const objs = objects as Obj[];
   const networks = objs.filter((x) => x.kind === 'EgressNetwork');
-  const routes = objs.filter((x) => ROUTE_KINDS.has(x.kind));
+  const routes = objs.filter((x) => (ROUTE_KINDS as readonly string[]).includes(x.kind));
   const warnings: string[] = [];
   const items = networks.map((n): NetworkView => {
     const ns = n.metadata.namespace ?? '';
@@ -214,7 +214,7 @@ export function toEgressReport(objects: KubeObject[], o: { globalNamespace: stri
   }
   for (const [key, kinds] of conflicts) {
     if (kinds.size > 1) {
-      const order = ['GRPCRoute', 'HTTPRoute', 'TLSRoute', 'TCPRoute'].filter((k) => kinds.has(k));
+      const order = ROUTE_KINDS.filter((k) => kinds.has(k));
       warnings.push(
         `EgressNetwork ${key} mixes ${order.join(', ')}: Linkerd uses ${order[0] ?? ''} and rejects the others (RouteReasonConflicted)`,
       );

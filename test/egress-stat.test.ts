@@ -123,6 +123,7 @@ describe('egress stat against the test API server', () => {
     c.world.pod('egress-test', 'switching');
     c.world.pod('egress-test', 'nohost');
     c.world.pod('egress-test', 'broken');
+    c.world.pod('other-team', 'worker');
   });
   after(() => c.close());
 
@@ -300,6 +301,15 @@ describe('egress stat against the test API server', () => {
     assert.equal(code, 0);
     assert.ok((out.match(/^Egress over the last [\d.]+s across 2 pod\(s\)\.$/gm) ?? []).length >= 2, out);
     assert.doesNotMatch(out, /\x1b\[2J/, 'no screen clearing when stdout is not a terminal');
+  });
+
+  test('-A reads every namespace and names pods namespace/name', async () => {
+    const r = await runCli(['egress', 'stat', '-A', '-o', 'json', '--by', 'pod'], { env: c.env });
+    const doc = JSON.parse(r.stdout) as StatReport;
+    assert.equal(doc.pods.scraped, 6);
+    assert.ok(doc.rows.some((x) => x.pods.includes('other-team/worker')));
+    const withTarget = await runCli(['egress', 'stat', '-A', 'po/worker'], { env: c.env });
+    assert.equal(withTarget.stderr, 'error: a TYPE/NAME target needs one namespace: use -n instead of -A\n');
   });
 
   test('with no target, stat reads every pod of the namespace', async () => {

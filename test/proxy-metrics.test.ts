@@ -217,6 +217,15 @@ describe('proxy-metrics against the test API server over HTTPS', () => {
       /^pod faults\/refused: port-forward to port 4191 failed: error forwarding port 4191 to pod .*connect: connection refused/,
     );
     assert.match(r.stderr, /^error: 5 of 6 pods failed: /);
+    const verbose = await runCli(
+      ['proxy-metrics', '-n', 'faults', '-l', 'set=faults', '--pod-timeout', '1500ms', '-v'],
+      { env: c.env, timeoutMs: 20_000 },
+    );
+    assert.equal(
+      verbose.stderr.split('\n').filter((l) => l.startsWith('  pod ') || l.startsWith('  pods ')).length,
+      4,
+      'every other failure on its own line',
+    );
   });
 
   test('the overall --timeout reports pods still pending instead of dropping them', async () => {

@@ -1,7 +1,7 @@
 import { optString, type RawInput } from '../cli/context.js';
 import { parseDuration, parsePositiveInt } from '../cli/duration.js';
 import type { Deps } from '../deps.js';
-import { ClusterError, ExitCode, UsageError, errorMessage } from '../errors.js';
+import { ClusterError, ExitCode, errorMessage } from '../errors.js';
 import { connect } from '../kube/rest.js';
 import { describeSelection, resolvePods, toSelection, type Selection } from '../kube/resolve.js';
 import { scrapePods, type ScrapeResult } from '../kube/scrape.js';
@@ -35,10 +35,7 @@ export function validate(input: RawInput, defaultNamespace: () => string): Proxy
 }
 
 export async function run(input: RawInput, deps: Deps): Promise<number> {
-  // Flag checks that need no kubeconfig come first, so usage errors never wait on the cluster.
-  if (input.args[0] === undefined && input.opts.selector === undefined && input.opts.all !== true) {
-    throw new UsageError('no pods chosen: give a TYPE/NAME target (e.g. po/client), -l SELECTOR, or --all');
-  }
+  // Flag checks first, with a stand-in namespace, so usage errors never wait on the kubeconfig or cluster.
   validate(input, () => 'default');
   const client = await connect(input.opts, deps.env, { maxSockets: 8 });
   try {

@@ -27,6 +27,19 @@ if (!fs.existsSync(bodyFile)) {
 const size = fs.statSync(bodyFile).size;
 const lines = fs.readFileSync(bodyFile, 'utf8').split('\n').length;
 
+// The parser, bundled to plain JavaScript, so the children run without a TypeScript loader (which would
+// add its own memory to the peak RSS measured).
+const parserJs = path.join(os.tmpdir(), 'egressctl-bench-parse.cjs');
+const { buildSync } = await import('esbuild');
+buildSync({
+  entryPoints: [path.join(root, 'src/metrics/parse.ts')],
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  outfile: parserJs,
+  logLevel: 'warning',
+});
+
 // Each child: read the body, parse once (timed), report time, samples and peak RSS.
 const child = (which: 'egressctl' | 'pptf') => `
 const fs = require('node:fs');
@@ -34,8 +47,8 @@ const body = fs.readFileSync(${JSON.stringify(bodyFile)}, 'utf8');
 const baseline = process.memoryUsage().rss;
 const run = ${
   which === 'pptf'
-    ? `() => { const r = require('parse-prometheus-text-format')(body); return r.reduce((n, f) => n + f.metrics.length, 0); }`
-    : `() => { const { parseMetrics } = require(${JSON.stringify(path.join(root, 'src/metrics/parse.ts'))}); const e = parseMetrics(body); return e.families.reduce((n, f) => n + f.samples.length, 0); }`
+    ? `() => { const r = require(${JSON.stringify(path.join(root, 'node_modules/parse-prometheus-text-format'))})(body); return r.reduce((n, f) => n + f.metrics.length, 0); }`
+    : `() => { const { parseMetrics } = require(${JSON.stringify(parserJs)}); const e = parseMetrics(body); return e.families.reduce((n, f) => n + f.samples.length, 0); }`
 };
 const t0 = process.hrtime.bigint();
 const n = run();
@@ -46,7 +59,7 @@ console.log(JSON.stringify({ ms, n, baseline, peak: process.resourceUsage().maxR
 const results: Record<string, { ms: number[]; peak: number[]; baseline: number[]; n: number }> = {};
 for (let i = 0; i < rounds; i++) {
   for (const which of ['egressctl', 'pptf'] as const) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', child(which)], {
+    const r = spawnSync(process.execPath, ['-e', child(which)], {
       cwd: root,
       encoding: 'utf8',
       maxBuffer: 1 << 20,

@@ -137,8 +137,6 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
   let lastName = '';
   let lastOwner: MetricFamily | undefined;
   let lastOwnerName = '';
-  let lastFamily: MetricFamily | undefined;
-  let lastKeys: string[] | undefined;
 
   const family = (name: string): MetricFamily => {
     let f = byName.get(name);
@@ -210,94 +208,21 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     lastOwner = f;
     lastOwnerName = sampleName;
     if (keep && !keep(f.name)) continue;
-    const labels: Record<string, string> = {};
-    // Consecutive series of a family repeat label names and most values: reuse the previous sample's
-    // strings when the text matches, instead of slicing new ones (a third of the parse time, and memory).
-    const prev = f.samples.length ? (f.samples[f.samples.length - 1] as Sample).labels : undefined;
-    if (f !== lastFamily) {
-      lastFamily = f;
-      lastKeys = prev ? Object.keys(prev) : undefined;
-    }
-    // The label names of the family's first sample seen here; a sample with others just slices its own.
-    const prevKeys = lastKeys;
-    let k = 0;
+    // The label block is checked in one native pass (a sticky regular expression) and kept as text;
+    // the labels object is built when a sample's labels are first read. Decoding every label while
+    // parsing cost most of the parse time and memory, and most callers read only some families.
+    let labelText = '';
     if (body.charCodeAt(i) === 123 /* { */) {
-      i++;
-      for (; ; k++) {
-        while (i < lineEnd && body.charCodeAt(i) === 32) i++;
-        if (body.charCodeAt(i) === 125 /* } */) {
-          i++;
-          break;
-        }
-        const ls = i;
-        let lname: string;
-        const pk = prevKeys?.[k];
-        if (pk !== undefined && body.charCodeAt(i + pk.length) === 61 && body.startsWith(pk, i)) {
-          lname = pk;
-          i += pk.length;
-        } else {
-          if (!isNameStart(body.charCodeAt(i)))
-            throw new MetricsParseError(lineNo, 'expected a label name', body.slice(start, lineEnd));
-          while (i < lineEnd && isNameChar(body.charCodeAt(i))) i++;
-          lname = body.slice(ls, i);
-        }
-        if (body.charCodeAt(i) !== 61 /* = */ || body.charCodeAt(i + 1) !== 34 /* " */) {
-          throw new MetricsParseError(
-            lineNo,
-            `expected ="…" after label ${lname}`,
-            body.slice(start, lineEnd),
-          );
-        }
-        i += 2;
-        const vs = i;
-        const pv = prev?.[lname];
-        if (
-          pv !== undefined &&
-          body.charCodeAt(vs + pv.length) === 34 &&
-          body.startsWith(pv, vs) &&
-          pv.indexOf('\\') < 0 &&
-          pv.indexOf('"') < 0
-        ) {
-          // The same value as the previous sample's: reuse its string.
-          labels[lname] = pv;
-          i = vs + pv.length;
-        } else {
-          // Find the closing quote natively; only a value with a backslash needs the slow scan.
-          const q = body.indexOf('"', vs);
-          let raw = q < 0 || q >= lineEnd ? '' : body.slice(vs, q);
-          if (q >= 0 && q < lineEnd && raw.indexOf('\\') < 0) {
-            labels[lname] = raw;
-            i = q;
-          } else {
-            while (i < lineEnd) {
-              const c = body.charCodeAt(i);
-              if (c === 92 /* \ */) {
-                i += 2;
-                continue;
-              }
-              if (c === 34) break;
-              i++;
-            }
-            if (i >= lineEnd)
-              throw new MetricsParseError(
-                lineNo,
-                `unterminated value of label ${lname}`,
-                body.slice(start, lineEnd),
-              );
-            raw = body.slice(vs, i);
-            labels[lname] = unescapeLabel(raw);
-          }
-        }
-        i++;
-        const c = body.charCodeAt(i);
-        if (c === 44 /* , */) i++;
-        else if (c !== 125)
-          throw new MetricsParseError(
-            lineNo,
-            `expected , or } after label ${lname}`,
-            body.slice(start, lineEnd),
-          );
+      LABEL_BLOCK.lastIndex = i + 1;
+      if (!LABEL_BLOCK.test(body) || LABEL_BLOCK.lastIndex > lineEnd) {
+        throw new MetricsParseError(
+          lineNo,
+          labelBlockError(body.slice(i + 1, lineEnd)),
+          body.slice(start, lineEnd),
+        );
       }
+      labelText = body.slice(i + 1, LABEL_BLOCK.lastIndex - 1);
+      i = LABEL_BLOCK.lastIndex;
     }
     if (body.charCodeAt(i) !== 32 && body.charCodeAt(i) !== 9) {
       throw new MetricsParseError(
@@ -313,7 +238,7 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     const value = parseValue(valueText);
     if (value === undefined)
       throw new MetricsParseError(lineNo, `invalid value "${valueText}"`, body.slice(start, lineEnd));
-    const sample: Sample = { name: sampleName, labels, value };
+    const sample = new ParsedSample(sampleName, labelText, value);
     // Keep the text only where String(value) would print it differently (`1.0`, `+Inf`, `1e3`, `007`).
     if (!isPlainInteger(valueText) && String(value) !== valueText) sample.text = valueText;
     while (ve < lineEnd && (body.charCodeAt(ve) === 32 || body.charCodeAt(ve) === 9)) ve++;
@@ -324,9 +249,83 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
       sample.timestamp = ts;
     }
     f.samples.push(sample);
-    if (lastKeys === undefined) lastKeys = Object.keys(labels);
   }
   return { families, eof };
+}
+
+const LABEL = '[a-zA-Z_:][a-zA-Z0-9_:]*="(?:[^"\\\\\\n]|\\\\.)*"';
+/** A whole label block after its `{`, up to and including the `}` (sticky: anchored where it starts). */
+const LABEL_BLOCK = new RegExp(` *(?:${LABEL} *(?:, *${LABEL} *)*,? *)?\\}`, 'y');
+
+/**
+ * A parsed sample whose labels are decoded on first read. `labelText` is the block as it was on the
+ * wire (between the braces), which the serializer writes back as is.
+ */
+export class ParsedSample implements Sample {
+  text?: string;
+  timestamp?: string;
+  #labels: Record<string, string> | undefined;
+  constructor(
+    readonly name: string,
+    readonly labelText: string,
+    readonly value: number,
+  ) {}
+  get labels(): Record<string, string> {
+    return (this.#labels ??= decodeLabels(this.labelText));
+  }
+}
+
+/** Decodes a label block that LABEL_BLOCK accepted: names and unescaped values, in order. */
+function decodeLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 44)) i++;
+    if (i >= n) break;
+    const eq = text.indexOf('=', i);
+    const name = text.slice(i, eq).trim();
+    let j = eq + 2;
+    let escaped = false;
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c === 92) {
+        escaped = true;
+        j += 2;
+        continue;
+      }
+      if (c === 34) break;
+      j++;
+    }
+    const raw = text.slice(eq + 2, j);
+    labels[name] = escaped ? unescapeLabel(raw) : raw;
+    i = j + 1;
+  }
+  return labels;
+}
+
+/** Why a label block is malformed, for the error (the block already failed LABEL_BLOCK). */
+function labelBlockError(rest: string): string {
+  let i = 0;
+  for (;;) {
+    while (rest.charCodeAt(i) === 32) i++;
+    if (rest.charCodeAt(i) === 125) return 'malformed label block';
+    const ls = i;
+    if (!isNameStart(rest.charCodeAt(i))) return 'expected a label name';
+    while (i < rest.length && isNameChar(rest.charCodeAt(i))) i++;
+    const name = rest.slice(ls, i);
+    if (rest.charCodeAt(i) !== 61 || rest.charCodeAt(i + 1) !== 34)
+      return `expected ="…" after label ${name}`;
+    i += 2;
+    while (i < rest.length && rest.charCodeAt(i) !== 34) i += rest.charCodeAt(i) === 92 ? 2 : 1;
+    if (i >= rest.length) return `unterminated value of label ${name}`;
+    i++;
+    while (rest.charCodeAt(i) === 32) i++;
+    const c = rest.charCodeAt(i);
+    if (c === 44) i++;
+    else if (c === 125) return 'malformed label block';
+    else return `expected , or } after label ${name}`;
+  }
 }
 
 /** Digits without a leading zero (or a lone 0), with an optional minus: String(Number(t)) === t. */
@@ -376,10 +375,15 @@ export function serializeMetrics(e: Exposition): string {
     if (f.header.length === 0 && f.samples.length === 0) continue;
     out.push(...f.header);
     for (const s of f.samples) {
-      const keys = Object.keys(s.labels);
-      const labels = keys.length
-        ? `{${keys.map((k) => `${k}="${escapeLabel(s.labels[k] as string)}"`).join(',')}}`
-        : '';
+      // A parsed sample is written back exactly as it came; others (obfuscated, computed) from labels.
+      let labels: string;
+      if (s instanceof ParsedSample) labels = s.labelText === '' ? '' : `{${s.labelText}}`;
+      else {
+        const keys = Object.keys(s.labels);
+        labels = keys.length
+          ? `{${keys.map((k) => `${k}="${escapeLabel(s.labels[k] as string)}"`).join(',')}}`
+          : '';
+      }
       out.push(`${s.name}${labels} ${valueText(s)}${s.timestamp !== undefined ? ` ${s.timestamp}` : ''}`);
     }
   }

@@ -281,25 +281,26 @@ function decodeLabels(text: string): Record<string, string> {
   let i = 0;
   const n = text.length;
   while (i < n) {
-    while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 44)) i++;
+    let c = text.charCodeAt(i);
+    while (c === 32 || c === 44) c = text.charCodeAt(++i);
     if (i >= n) break;
-    const eq = text.indexOf('=', i);
-    const name = text.slice(i, eq).trim();
-    let j = eq + 2;
-    let escaped = false;
-    while (j < n) {
-      const c = text.charCodeAt(j);
-      if (c === 92) {
-        escaped = true;
-        j += 2;
-        continue;
+    const eq = text.indexOf('="', i);
+    const name = text.slice(i, eq);
+    const vs = eq + 2;
+    // The closing quote natively; a backslash means escapes, scanned the slow way.
+    let q = text.indexOf('"', vs);
+    const bs = text.indexOf('\\', vs);
+    if (bs >= 0 && bs < q) {
+      q = vs;
+      while (q < n) {
+        const d = text.charCodeAt(q);
+        if (d === 92) q += 2;
+        else if (d === 34) break;
+        else q++;
       }
-      if (c === 34) break;
-      j++;
-    }
-    const raw = text.slice(eq + 2, j);
-    labels[name] = escaped ? unescapeLabel(raw) : raw;
-    i = j + 1;
+      labels[name] = unescapeLabel(text.slice(vs, q));
+    } else labels[name] = text.slice(vs, q);
+    i = q + 1;
   }
   return labels;
 }

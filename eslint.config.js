@@ -28,4 +28,13 @@ export default tseslint.config(
       ],
     },
   },
+  // Plain JavaScript build scripts are outside the TypeScript project.
+  {
+    files: ['scripts/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, project: null },
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', AbortController: 'readonly' },
+    },
+  },
 );

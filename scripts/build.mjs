@@ -32,7 +32,15 @@ const texts = {};
 const render = async (argv) => {
   let out = '';
   const sink = { write: (s) => (out += s) };
-  const deps = { out: sink, err: sink, env: {}, stdoutIsTTY: false, cwd: process.cwd(), signal: new AbortController().signal, now: Date.now };
+  const deps = {
+    out: sink,
+    err: sink,
+    env: {},
+    stdoutIsTTY: false,
+    cwd: process.cwd(),
+    signal: new AbortController().signal,
+    now: Date.now,
+  };
   const code = await main(argv, deps);
   if (code !== 0) throw new Error(`pre-rendering ${argv.join(' ')} exited ${code}: ${out}`);
   return out;
@@ -41,6 +49,9 @@ const walk = async (cmd, path) => {
   texts[[...path, '--help'].join(' ')] = await render([...path, '--help']);
   for (const sub of cmd.commands) await walk(sub, [...path, sub.name()]);
 };
-await walk(buildProgram(null, () => {}), []);
+await walk(
+  buildProgram(null, () => {}),
+  [],
+);
 texts['--version'] = await render(['--version']);
 writeFileSync(new URL('../dist/help.json', import.meta.url), JSON.stringify(texts));

@@ -120,60 +120,50 @@ function certificate(o: {
 const newKey = (): KeyPair => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const pem = (k: KeyPair) => k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
-/** A self-signed CA and a serving certificate it signed, for localhost and 127.0.0.1. */
-export function generateServingCerts(o: { days?: number } = {}): { ca: Issued; server: Issued } {
-  const days = o.days ?? 30;
-  const caKey = newKey();
-  const caPem = certificate({
-    subject: 'egressctl-sandbox-ca',
-    issuer: 'egressctl-sandbox-ca',
-    subjectKey: caKey,
-    signer: caKey.privateKey,
+const CA_NAME = 'egressctl-sandbox-ca';
+
+/** A self-signed CA. */
+function newCa(days: number): Issued {
+  const key = newKey();
+  const certPem = certificate({
+    subject: CA_NAME,
+    issuer: CA_NAME,
+    subjectKey: key,
+    signer: key.privateKey,
     ca: true,
     days,
   });
-  const serverKey = newKey();
-  const serverPem = certificate({
-    subject: 'egressctl-sandbox-apiserver',
-    issuer: 'egressctl-sandbox-ca',
-    subjectKey: serverKey,
-    signer: caKey.privateKey,
+  return { certPem, keyPem: pem(key), key };
+}
+
+/** A leaf certificate signed by `ca`: a serving one for localhost/127.0.0.1, or a client one. */
+function leaf(ca: Issued, subject: string, o: { client: boolean; days: number }): Issued {
+  const key = newKey();
+  const certPem = certificate({
+    subject,
+    issuer: CA_NAME,
+    subjectKey: key,
+    signer: ca.key.privateKey,
     ca: false,
-    dnsNames: ['localhost'],
-    ips: ['127.0.0.1'],
-    days,
+    client: o.client,
+    ...(o.client ? {} : { dnsNames: ['localhost'], ips: ['127.0.0.1'] }),
+    days: o.days,
   });
-  return {
-    ca: { certPem: caPem, keyPem: pem(caKey), key: caKey },
-    server: { certPem: serverPem, keyPem: pem(serverKey), key: serverKey },
-  };
+  return { certPem, keyPem: pem(key), key };
+}
+
+/** A self-signed CA and a serving certificate it signed, for localhost and 127.0.0.1. */
+export function generateServingCerts(o: { days?: number } = {}): { ca: Issued; server: Issued } {
+  const ca = newCa(o.days ?? 30);
+  return { ca, server: leaf(ca, 'egressctl-sandbox-apiserver', { client: false, days: o.days ?? 30 }) };
 }
 
 /** A client certificate for user `cn`, signed by `ca` (for kubeconfigs with client-certificate-data). */
 export function issueClientCert(ca: Issued, cn: string, o: { days?: number } = {}): Issued {
-  const key = newKey();
-  const certPem = certificate({
-    subject: cn,
-    issuer: 'egressctl-sandbox-ca',
-    subjectKey: key,
-    signer: ca.key.privateKey,
-    ca: false,
-    client: true,
-    days: o.days ?? 30,
-  });
-  return { certPem, keyPem: pem(key), key };
+  return leaf(ca, cn, { client: true, days: o.days ?? 30 });
 }
 
-/** A self-signed CA of its own: certificates it issues are not trusted by the sandbox. */
+/** A CA of its own, with the sandbox's name: certificates it issues are not trusted by the sandbox. */
 export function untrustedCa(): Issued {
-  const key = newKey();
-  const certPem = certificate({
-    subject: 'egressctl-sandbox-ca',
-    issuer: 'egressctl-sandbox-ca',
-    subjectKey: key,
-    signer: key.privateKey,
-    ca: true,
-    days: 1,
-  });
-  return { certPem, keyPem: pem(key), key };
+  return newCa(1);
 }

@@ -101,7 +101,7 @@ export function validatePath(flag: string, v: string, type: PathType): string {
   return v;
 }
 
-/** `k=v` header matches. */
+/** `k=v` request headers (the header name per Gateway API's `HTTPHeaderName`). */
 export function validateHeader(flag: string, v: string): { name: string; value: string } {
   const eq = v.indexOf('=');
   if (eq <= 0) fail(flag, v, 'want NAME=VALUE, e.g. x-tenant=blue');
@@ -111,6 +111,44 @@ export function validateHeader(flag: string, v: string): { name: string; value: 
     fail(flag, v, 'the header name may contain only RFC 7230 token characters');
   if (value.length > 4096) fail(flag, v, 'the header value must be at most 4096 characters');
   return { name, value };
+}
+
+/**
+ * `k=v...` header matches of a route: each as {@link validateHeader}, plus the CRD's rules for
+ * matches: a value of at least one character, and each name once (header names are case-insensitive and
+ * the list is keyed by name, so the API server would refuse a repeated one).
+ */
+export function validateHeaderMatches(flag: string, vs: string[]): { name: string; value: string }[] {
+  const seen = new Set<string>();
+  return vs.map((v) => {
+    const h = validateHeader(flag, v);
+    if (h.value === '') fail(flag, v, 'the header value must not be empty (a match needs a value)');
+    if (seen.has(h.name.toLowerCase())) fail(flag, v, `the header ${h.name} is already matched: give each header once`);
+    seen.add(h.name.toLowerCase());
+    return h;
+  });
+}
+
+/** Gateway API allows at most 16 hostnames per route. */
+export function validateHostnames(flag: string, vs: string[]): string[] {
+  const hs = vs.map((h) => validateHostname(flag, h));
+  if (hs.length > 16) fail(flag, hs.join(','), `at most 16 hostnames per route (got ${hs.length})`);
+  const dup = hs.find((h, i) => hs.indexOf(h) !== i);
+  if (dup !== undefined) fail(flag, dup, 'is given twice');
+  return hs;
+}
+
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A Service name (DNS-1035 label): a backendRef to any other name can never resolve. */
+export function validateServiceName(flag: string, whole: string, v: string): string {
+  if (v.length > 63 || !DNS1035_LABEL.test(v))
+    fail(
+      flag,
+      whole,
+      `the Service name "${v}" must be a DNS-1035 label: at most 63 lowercase letters, digits and '-', starting with a letter`,
+    );
+  return v;
 }
 
 export function validateMethod(flag: string, v: string): (typeof HTTP_METHODS)[number] {

@@ -119,7 +119,9 @@ function backendRefs(o: RouteOptions): Record<string, unknown>[] | undefined {
       `invalid --backend "${o.backend}": want svc/NAME:PORT (redirect to an in-cluster Service) or egress (on to the original host)`,
     );
   const name = validateServiceName('--backend', o.backend, m[1] as string);
-  const port = validatePort('--backend', m[2] as string);
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535)
+    throw new UsageError(`invalid --backend "${o.backend}": the Service port must be from 1 to 65535`);
   // kind and group omitted = core Service (the CRD defaults them); a Service backend needs its port (the
   // CRD's CEL rule "Must have port for Service reference", and Linkerd's "missing port for backend Service").
   return [{ name, port }];
@@ -210,6 +212,8 @@ export function routeForUrl(
   // Host names are case-insensitive in URLs (RFC 3986); Gateway API wants them in lowercase.
   const host = hostRaw.toLowerCase();
   if (rest) throw new UsageError(`"${url}": query strings and fragments cannot be matched; drop "${rest}"`);
+  if (!host && ['http', 'https', 'grpc'].includes(scheme))
+    throw new UsageError(`"${url}": a ${scheme}:// URL needs a host, e.g. ${scheme}://httpbin.org`);
   const base = {
     namespace: o.namespace,
     network: o.network,
@@ -220,7 +224,7 @@ export function routeForUrl(
   };
   switch (scheme) {
     case 'http': {
-      const port = portText ? validatePort(url, portText) : 80;
+      const port = portText ? validatePort(`URL ${url}: port`, portText) : 80;
       validateHostname(`URL ${url}: host`, host);
       // `--exact` with no path means exactly `/`; without it, no path means every path (no match at all).
       const p = o.exact ? path || '/' : path && path !== '/' ? path : undefined;
@@ -240,7 +244,7 @@ export function routeForUrl(
           `"${url}": HTTPS is matched by the TLS SNI hostname only, never by path (the proxy cannot see inside TLS); drop "${path}"`,
         );
       }
-      const port = portText ? validatePort(url, portText) : 443;
+      const port = portText ? validatePort(`URL ${url}: port`, portText) : 443;
       validateHostname(`URL ${url}: host`, host);
       return route({
         ...base,
@@ -252,7 +256,7 @@ export function routeForUrl(
     }
     case 'grpc': {
       if (!portText) throw new UsageError(`"${url}": a grpc:// URL needs a port, e.g. grpc://grpcb.in:9000`);
-      const port = validatePort(url, portText);
+      const port = validatePort(`URL ${url}: port`, portText);
       validateHostname(`URL ${url}: host`, host);
       const method = path && path !== '/' ? path.slice(1) : undefined;
       return route({
@@ -270,7 +274,7 @@ export function routeForUrl(
           `"${url}": TCP routes cannot match a host (a TCPRoute takes every connection on its port); use tcp://:${portText ?? 'PORT'}`,
         );
       if (!portText) throw new UsageError(`"${url}": a tcp:// URL needs a port, e.g. tcp://:5432`);
-      const port = validatePort(url, portText);
+      const port = validatePort(`URL ${url}: port`, portText);
       return route({ ...base, type: 'tcp', name: routeName('tcp', String(port)), port, hostnames: [] });
     }
     default:

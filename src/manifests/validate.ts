@@ -7,8 +7,11 @@ import { cidrCovers, isIp, parseCidr, type Cidr, type NetworkBlock } from '../ne
  * The rules are the CRDs' own (patterns and CEL rules in shared/crds) and Linkerd's admission checks.
  */
 
+/** Long values (a 1 KiB path, a 4 KiB header) are cut so the error stays one readable line. */
+const shown = (v: string) => (v.length > 80 ? `${v.slice(0, 77)}...` : v);
+
 const fail = (flag: string, value: string, rule: string): never => {
-  throw new UsageError(`invalid ${flag} "${value}": ${rule}`);
+  throw new UsageError(`invalid ${flag} "${shown(value)}": ${rule}`);
 };
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -62,7 +65,7 @@ export function validateHostname(flag: string, v: string): string {
     fail(
       flag,
       v,
-      'must be an RFC 1123 hostname in lowercase, optionally with a leading "*." wildcard label (e.g. *.example.com)',
+      "must be an RFC 1123 hostname (lowercase letters, digits, '-' and '.'), optionally with a leading \"*.\" wildcard label (e.g. *.example.com)",
     );
   }
   return v;
@@ -75,10 +78,12 @@ export function validatePort(flag: string, v: string | number): number {
   return Number(s);
 }
 
-export type PathType = 'Exact' | 'PathPrefix' | 'RegularExpression';
+export const PATH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'] as const;
+export type PathType = (typeof PATH_TYPES)[number];
 
 /** HTTPRoute path rules (the CRD's CEL rules for Exact and PathPrefix; a regex must compile). */
 export function validatePath(flag: string, v: string, type: PathType): string {
+  if (!PATH_TYPES.includes(type)) fail('--path-type', type, `must be one of ${PATH_TYPES.join(', ')}`);
   if (v.length > 1024) fail(flag, v, 'must be at most 1024 characters');
   if (type === 'RegularExpression') {
     try {
@@ -123,7 +128,8 @@ export function validateHeaderMatches(flag: string, vs: string[]): { name: strin
   return vs.map((v) => {
     const h = validateHeader(flag, v);
     if (h.value === '') fail(flag, v, 'the header value must not be empty (a match needs a value)');
-    if (seen.has(h.name.toLowerCase())) fail(flag, v, `the header ${h.name} is already matched: give each header once`);
+    if (seen.has(h.name.toLowerCase()))
+      fail(flag, v, `the header ${h.name} is already matched: give each header once`);
     seen.add(h.name.toLowerCase());
     return h;
   });

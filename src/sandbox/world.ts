@@ -14,7 +14,12 @@ export interface PodOptions {
   /** The proxy as a native sidecar (an init container with restartPolicy Always). */
   nativeSidecar?: boolean;
   adminPort?: number;
+  /** The controller owning the pod (an ownerReference with controller: true). */
   owner?: StoredObject;
+  /** Extra ownerReferences, as given. */
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  /** The node (default `sandbox-node`); null: not scheduled, so port-forward answers "does not have a host assigned". */
+  nodeName?: string | null;
   ip?: string;
 }
 
@@ -67,27 +72,32 @@ export class World {
         uid: uid(),
         labels: o.labels ?? {},
         annotations: { ...(injected ? { 'linkerd.io/inject': 'enabled' } : {}), ...(o.annotations ?? {}) },
-        ...(o.owner
+        ...(o.owner || o.ownerReferences
           ? {
               ownerReferences: [
-                {
-                  apiVersion: o.owner.apiVersion,
-                  kind: o.owner.kind,
-                  name: o.owner.metadata.name,
-                  uid: o.owner.metadata.uid,
-                  controller: true,
-                  blockOwnerDeletion: true,
-                },
+                ...(o.owner
+                  ? [
+                      {
+                        apiVersion: o.owner.apiVersion,
+                        kind: o.owner.kind,
+                        name: o.owner.metadata.name,
+                        uid: o.owner.metadata.uid,
+                        controller: true,
+                        blockOwnerDeletion: true,
+                      },
+                    ]
+                  : []),
+                ...(o.ownerReferences ?? []),
               ],
             }
           : {}),
       },
       spec: {
-        nodeName: 'sandbox-node',
+        ...(o.nodeName === null ? {} : { nodeName: o.nodeName ?? 'sandbox-node' }),
         containers: injected && !o.nativeSidecar ? [proxy, app] : [app],
         ...(injected && o.nativeSidecar ? { initContainers: [proxy] } : {}),
       },
-      status: { phase: o.phase ?? 'Running', podIP: ip },
+      status: { phase: o.phase ?? 'Running', ...(o.nodeName === null ? {} : { podIP: ip }) },
     });
   }
 

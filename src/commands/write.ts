@@ -4,6 +4,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import type { Manifest } from '../manifests/build.js';
 import { routeTypeConflict } from '../manifests/build.js';
 import { validateNamespace } from '../manifests/validate.js';
+import { egressParents } from '../policy/types.js';
 
 /** What every writing command (`allow`, `deny`, `route`) shares: scope, dry-run, output, apply flags. */
 export interface WriteOptions {
@@ -124,13 +125,13 @@ async function checkRouteConflicts(
   if (!routes.length) return;
   const { fetchPolicyObjects } = await import('../kube/objects.js');
   const namespaces = [
-    ...new Set(routes.flatMap((r) => [r.metadata.namespace, ...parents(r).map((p) => p.namespace)])),
+    ...new Set(routes.flatMap((r) => [r.metadata.namespace, ...egressParents(r).map((p) => p.namespace)])),
   ];
   const live = await fetchPolicyObjects(client, namespaces);
   const existing = live.objects
     .filter((o) => o.kind.endsWith('Route'))
     .flatMap((o) =>
-      parents(o as unknown as Manifest).map((p) => ({
+      egressParents(o).map((p) => ({
         kind: o.kind,
         name: o.metadata.name,
         namespace: o.metadata.namespace ?? '',
@@ -140,7 +141,7 @@ async function checkRouteConflicts(
       })),
     );
   for (const r of routes) {
-    for (const p of parents(r)) {
+    for (const p of egressParents(r)) {
       const why = routeTypeConflict(
         {
           kind: r.kind,
@@ -154,13 +155,4 @@ async function checkRouteConflicts(
       if (why) throw new UsageError(`refusing ${r.kind} ${r.metadata.namespace}/${r.metadata.name}: ${why}`);
     }
   }
-}
-
-function parents(m: Manifest): { name: string; namespace: string; port: number | undefined }[] {
-  return (
-    (m.spec?.parentRefs as
-      { kind?: string; name: string; namespace?: string; port?: number }[] | undefined) ?? []
-  )
-    .filter((p) => p.kind === 'EgressNetwork')
-    .map((p) => ({ name: p.name, namespace: p.namespace ?? m.metadata.namespace, port: p.port }));
 }

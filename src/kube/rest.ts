@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ClusterError, UsageError } from '../errors.js';
+import { ClusterError } from '../errors.js';
 import type { KubeConnection } from './config.js';
 
 /** A Kubernetes `Status` body, as the API server sends it with every error. */
@@ -217,13 +217,10 @@ export async function connect(
 ): Promise<KubeClient> {
   const { loadKubeConnection } = await import('./config.js');
   const { parseDuration } = await import('../cli/duration.js');
+  const { validateNamespace } = await import('../manifests/validate.js');
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const namespace = str(flags.namespace);
-  if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) {
-    throw new UsageError(
-      `invalid -n/--namespace "${namespace}": must be a DNS-1123 label (lowercase letters, digits and '-')`,
-    );
-  }
+  if (namespace !== undefined) validateNamespace('-n/--namespace', namespace);
   const conn = loadKubeConnection(
     { kubeconfig: str(flags.kubeconfig), context: str(flags.context), namespace },
     env,

@@ -182,15 +182,15 @@ function resolvedRefs(
   return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: '' };
 }
 
-/** Accepted=True for this route, parent and port, as written by the policy controller in status.parents. */
-export function acceptedInStatus(
+/** The policy controller's `status.parents` entry for this route, parent and port. */
+export function controllerStatus(
   r: PolicyObject,
   p: ParentRef & { namespace: string },
-): Condition | undefined {
+): { conditions?: Condition[] } | undefined {
   const parents =
     (r.status?.parents as
       { parentRef?: ParentRef; controllerName?: string; conditions?: Condition[] }[] | undefined) ?? [];
-  const entry = parents.find(
+  return parents.find(
     (s) =>
       s.controllerName === CONTROLLER &&
       s.parentRef?.kind === 'EgressNetwork' &&
@@ -198,7 +198,14 @@ export function acceptedInStatus(
       (s.parentRef.namespace ?? ns(r)) === p.namespace &&
       (s.parentRef.port === undefined || s.parentRef.port === p.port),
   );
-  return entry?.conditions?.find((c) => c.type === 'Accepted');
+}
+
+/** Accepted for this route, parent and port, as written by the policy controller in status.parents. */
+export function acceptedInStatus(
+  r: PolicyObject,
+  p: ParentRef & { namespace: string },
+): Condition | undefined {
+  return controllerStatus(r, p)?.conditions?.find((c) => c.type === 'Accepted');
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../kube/resources.js';
-import { ROUTE_KINDS } from '../policy/types.js';
+import { controllerStatus } from '../policy/status.js';
+import { CONTROLLER, ROUTE_KINDS, egressParents } from '../policy/types.js';
 import { renderTable } from './table.js';
 
 /** A condition as the policy controller writes it. */
@@ -38,21 +39,12 @@ export interface EgressGetReport {
 }
 
 type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
-interface ParentRef {
-  group?: string;
-  kind?: string;
-  name?: string;
-  namespace?: string;
-  port?: number;
-}
 interface Condition {
   type?: string;
   status?: string;
   reason?: string;
   message?: string;
 }
-
-const CONTROLLER = 'linkerd.io/policy-controller';
 
 function condition(list: unknown, type: string): ConditionView | undefined {
   const c = (Array.isArray(list) ? (list as Condition[]) : []).find((x) => x.type === type);
@@ -125,19 +117,9 @@ export function toEgressReport(objects: KubeObject[], o: { globalNamespace: stri
     const attached: RouteView[] = [];
     for (const r of routes) {
       const rns = r.metadata.namespace ?? '';
-      for (const p of (r.spec?.parentRefs as ParentRef[] | undefined) ?? []) {
-        if (p.kind !== 'EgressNetwork' || p.name !== n.metadata.name || (p.namespace ?? rns) !== ns) continue;
-        const st = (
-          (r.status?.parents as
-            { parentRef?: ParentRef; controllerName?: string; conditions?: unknown }[] | undefined) ?? []
-        ).find(
-          (s) =>
-            s.controllerName === CONTROLLER &&
-            s.parentRef?.kind === 'EgressNetwork' &&
-            s.parentRef.name === p.name &&
-            (s.parentRef.namespace ?? rns) === ns &&
-            (s.parentRef.port === undefined || s.parentRef.port === p.port),
-        );
+      for (const p of egressParents(r)) {
+        if (p.name !== n.metadata.name || p.namespace !== ns) continue;
+        const st = controllerStatus(r, p);
         const view: RouteView = {
           kind: r.kind,
           namespace: rns,

@@ -1,3 +1,4 @@
+import { adminPorts, type Pod } from '../kube/resolve.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -605,7 +606,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
       send(2 * i, p);
       send(2 * i + 1, p);
       if (fault === 'hang') return undefined;
-      if (fault === 'refuse' || !adminPortsOf(pod).includes(port)) {
+      if (fault === 'refuse' || !adminPorts(pod as unknown as Pod).some((a) => a.port === port)) {
         const netns = `cni-${pod.metadata.uid.slice(0, 8)}-${pod.metadata.uid.slice(9, 13)}`;
         send(
           2 * i + 1,
@@ -791,15 +792,4 @@ function checkIdentity(r: ServedResource, obj: Record<string, unknown>, name: st
 /** A stable fake CRI sandbox id, as the kubelet's error text names it. */
 function sandboxId(pod: StoredObject): string {
   return pod.metadata.uid.replace(/-/g, '').padEnd(64, '0').slice(0, 64);
-}
-
-/** Container ports named `*linkerd-admin`, init containers included. */
-function adminPortsOf(pod: StoredObject): number[] {
-  const spec = (pod.spec ?? {}) as {
-    containers?: { ports?: { name?: string; containerPort: number }[] }[];
-    initContainers?: { ports?: { name?: string; containerPort: number }[] }[];
-  };
-  return [...(spec.initContainers ?? []), ...(spec.containers ?? [])].flatMap((c) =>
-    (c.ports ?? []).filter((p) => p.name?.endsWith('linkerd-admin')).map((p) => p.containerPort),
-  );
 }

@@ -61,6 +61,10 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
       (en?.status?.conditions as { type: string; status: string }[])?.map((c) => `${c.type}=${c.status}`),
       ['Accepted=True'],
     );
+    // Every injected pod of the namespace answers, internal-egress (no egress of its own) included.
+    const whole = await runCli(['egress', 'stat', '-o', 'json'], { env });
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.deepEqual((JSON.parse(whole.stdout) as StatReport).pods, { scraped: 2, failed: [] });
     const row = await window();
     assert.equal(row('http-egress-allow', 'httpbin.org')?.verdict, 'allowed');
     assert.equal(

@@ -347,7 +347,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     const candidatesR = accepted.filter((r) => r.kind === (kind === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'));
     const best = bestHttpMatch(candidatesR, req, kind);
     const ruleText =
-      'Best match across all routes: hostname first (exact > wildcard > longer > none), then path length, headers, query, method; ties to the oldest route and the first rule (§4)';
+      'Best match across all routes: hostname first (exact > wildcard > longer > none), then path length, method, headers, query (as the proxy orders them); ties to the oldest route and the first rule (§4)';
     if (!best) {
       step(
         ruleText,

@@ -70,12 +70,21 @@ function prng(seed: number): () => number {
 
 export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
   const sims = new Map<string, ProxySim>();
+  const simFor = (ns: string, pod: string): ProxySim => {
+    let sim = sims.get(`${ns}/${pod}`);
+    if (!sim) {
+      sim = new ProxySim({ hostnameLabels: true, startTime: Date.now(), podIp: '10.42.0.2' });
+      sims.set(`${ns}/${pod}`, sim);
+    }
+    return sim;
+  };
   const server = await startApiServer({
     tls: o.tls ?? false,
     port: o.port ?? 0,
     token: 'sandbox-token',
     user: 'sandbox-user',
-    metrics: (ns, pod) => sims.get(`${ns}/${pod}`)?.render(Date.now()),
+    // Every injected pod has a proxy; pods that send no simulated egress (internal-egress) get an idle one.
+    metrics: (ns, pod) => simFor(ns, pod).render(Date.now()),
   });
   const world = new World(server.store);
   const clusterNetworks = parseClusterNetworks(DEFAULT_CLUSTER_NETWORKS);

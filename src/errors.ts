@@ -27,12 +27,18 @@ export class EgressctlError extends Error {
   }
 }
 
-/** Bad flags, arguments or input files: exit 2. */
-export class UsageError extends EgressctlError {
+/**
+ * Input that cannot be right, found anywhere (a URL, a CIDR, an IP, a manifest file): exit 2. The pure
+ * folders throw this, never a plain `Error`, so that invalid input never looks like a cluster failure.
+ */
+export class InvalidInput extends EgressctlError {
   constructor(message: string, options?: { cause?: unknown; detail?: string }) {
     super(message, ExitCode.Usage, options);
   }
 }
+
+/** Bad flags or arguments (a kind of invalid input): exit 2. */
+export class UsageError extends InvalidInput {}
 
 /** The cluster, the network or some pods failed: exit 3. */
 export class ClusterError extends EgressctlError {

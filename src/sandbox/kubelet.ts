@@ -1,0 +1,168 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { proxyAdminPort } from './admin-ports.js';
+import type { Authenticate, Authorize } from './auth.js';
+import type { Faults, PodFault } from './faults.js';
+import type { ProxyAdmin } from './proxy-admin.js';
+import { statusBody, statusOf } from './responses.js';
+import { SERVED, type ServedResource } from './resources.js';
+import { StoreError, type Store, type StoredObject } from './store.js';
+
+const PORT_FORWARD_PROTOCOLS = ['v4.channel.k8s.io', 'v4.base64.channel.k8s.io'];
+const PODS = SERVED.find((r) => r.kind === 'Pod' && r.group === '') as ServedResource;
+
+/** Takes over an HTTP upgrade (`server.on('upgrade')`) once the entry has logged it. */
+export type UpgradeHandler = (req: http.IncomingMessage, url: URL, socket: Duplex, head: Buffer) => void;
+
+export interface KubeletBridge {
+  onUpgrade: UpgradeHandler;
+  /** Terminates every port-forward WebSocket. */
+  close(): void;
+}
+
+/**
+ * `pods/portforward` as the API server proxies it to the kubelet: the WebSocket (v4.channel.k8s.io or
+ * its base64 variant) with the kubelet's port prefixes, error-channel refusals and close codes, bridged
+ * in-process to the pod's simulated proxy admin server on the port the pod's proxy listens on.
+ */
+export function createKubeletBridge(o: {
+  store: Store;
+  faults: Faults;
+  authenticate: Authenticate;
+  authorize: Authorize;
+  /** The user RBAC refusals name. */
+  user: string;
+  admin: ProxyAdmin;
+}): KubeletBridge {
+  const { store, faults } = o;
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    handleProtocols: (offered: Set<string>) =>
+      [...offered].find((p) => PORT_FORWARD_PROTOCOLS.includes(p)) ?? false,
+  });
+
+  const onUpgrade: UpgradeHandler = (req, url, socket, head) => {
+    if (faults.hangUpgrades) return;
+    const refuse = (code: number, body: unknown, text = false): void => {
+      const payload = text ? String(body) : JSON.stringify(body);
+      socket.end(
+        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\nContent-Type: ${text ? 'text/plain; charset=utf-8' : 'application/json'}\r\nContent-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
+      );
+    };
+    const refuseWith = (e: StoreError) => refuse(e.code, statusOf(e));
+    if (!o.authenticate(req)) return refuse(401, statusBody(401, 'Unauthorized', 'Unauthorized'));
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
+    if (!m) return refuse(404, '404 page not found\n', true);
+    const [ns, podName] = [decodeURIComponent(m[1] as string), decodeURIComponent(m[2] as string)];
+    const fault = faults.pods.get(`${ns}/${podName}`);
+    // A WebSocket GET needs get and (since 1.35) create on pods/portforward.
+    const no =
+      o.authorize(PODS, 'get', 'pods/portforward', ns, podName) ??
+      o.authorize(PODS, 'create', 'pods/portforward', ns, podName) ??
+      (fault === 'forbid-portforward'
+        ? new StoreError(
+            403,
+            'Forbidden',
+            `pods "${podName}" is forbidden: User "${o.user}" cannot get resource "pods/portforward" in API group "" in the namespace "${ns}"`,
+            { name: podName, group: '', kind: 'pods' },
+          )
+        : undefined);
+    if (no) return refuseWith(no);
+    const pod = store.get(PODS, ns, podName);
+    if (!pod) return refuseWith(store.notFound(PODS, podName));
+    if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName)
+      return refuse(400, statusBody(400, 'BadRequest', `pod ${podName} does not have a host assigned`));
+    const ports = url.searchParams
+      .getAll('ports')
+      .flatMap((p) => p.split(','))
+      .filter(Boolean)
+      .map(Number);
+    if (ports.length === 0) return refuse(400, 'query parameter "port" is required', true);
+    if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535))
+      return refuse(400, `invalid port: ${url.searchParams.getAll('ports').join(',')}`, true);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (offered.length && !offered.some((p) => PORT_FORWARD_PROTOCOLS.includes(p))) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    if (fault === 'not-running') {
+      return refuse(500, `failed to find sandboxID for pod "${podName}_${ns}(${pod.metadata.uid})"`, true);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => portForward(ws, pod, ports, fault));
+  };
+
+  const portForward = (
+    ws: WebSocket,
+    pod: StoredObject,
+    ports: number[],
+    fault: PodFault | undefined,
+  ): void => {
+    const b64 = ws.protocol === 'v4.base64.channel.k8s.io';
+    const frame = (ch: number, b: Buffer): Buffer | string =>
+      b64 ? String.fromCharCode(48 + ch) + b.toString('base64') : Buffer.concat([Buffer.from([ch]), b]);
+    const send = (ch: number, b: Buffer) => {
+      if (ws.readyState === ws.OPEN) ws.send(frame(ch, b));
+    };
+    const ns = pod.metadata.namespace ?? '';
+    const listening = proxyAdminPort(pod);
+    let open = ports.length;
+    const done = (): void => {
+      if (--open === 0 && ws.readyState === ws.OPEN) ws.close(1000);
+    };
+    const conns: (Duplex | undefined)[] = ports.map((port, i) => {
+      // The kubelet first writes the port, little-endian, on the data and the error channel.
+      const p = Buffer.alloc(2);
+      p.writeUInt16LE(port);
+      send(2 * i, p);
+      send(2 * i + 1, p);
+      if (fault === 'hang') return undefined;
+      if (fault === 'refuse' || port !== listening) {
+        send(2 * i + 1, Buffer.from(connectionRefused(pod, port)));
+        setImmediate(done);
+        return undefined;
+      }
+      const conn = o.admin.connect(ns, pod.metadata.name);
+      conn.on('data', (d: Buffer) => send(2 * i, d));
+      conn.on('end', () => {
+        conn.destroy();
+        done();
+      });
+      conn.on('error', () => undefined);
+      return conn;
+    });
+    ws.on('message', (m: Buffer | string, isBinary: boolean) => {
+      const buf = typeof m === 'string' || !isBinary ? Buffer.from(m.toString()) : m;
+      const ch = b64 ? (buf[0] ?? 48) - 48 : buf[0];
+      const payload = b64 ? Buffer.from(buf.subarray(1).toString(), 'base64') : buf.subarray(1);
+      // Writes to error channels, and empty messages, are ignored, as the kubelet does.
+      if (ch !== undefined && ch % 2 === 0 && payload.length) conns[ch / 2]?.write(payload);
+    });
+    const teardown = () => conns.forEach((c) => c?.destroy());
+    ws.on('close', teardown);
+    ws.on('error', teardown);
+  };
+
+  return {
+    onUpgrade,
+    close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}
+
+/** The kubelet's error-channel text when nothing listens on `port` inside the pod. */
+function connectionRefused(pod: StoredObject, port: number): string {
+  const netns = `cni-${pod.metadata.uid.slice(0, 8)}-${pod.metadata.uid.slice(9, 13)}`;
+  return `error forwarding port ${port} to pod ${sandboxId(pod)}, uid : failed to execute portforward in network namespace "/var/run/netns/${netns}": failed to connect to localhost:${port} inside namespace "${sandboxId(pod)}", IPv4: dial tcp4 127.0.0.1:${port}: connect: connection refused IPv6 dial tcp6 [::1]:${port}: connect: connection refused `;
+}
+
+/** A stable fake CRI sandbox id, as the kubelet's error text names it. */
+function sandboxId(pod: StoredObject): string {
+  return pod.metadata.uid.replace(/-/g, '').padEnd(64, '0').slice(0, 64);
+}

@@ -26,6 +26,41 @@ export type RestHandler = (
   body: string,
 ) => void;
 
+/** What a resource URL names: a served kind, its namespace, and the object and subresource if any. */
+export interface ResourcePath {
+  r: ServedResource;
+  ns: string | undefined;
+  name: string | undefined;
+  sub: 'status' | undefined;
+}
+
+/**
+ * Reads `/api/v1/[namespaces/NS/]PLURAL[/NAME[/status]]` or the same under `/apis/GROUP/VERSION`;
+ * undefined for anything kube-apiserver would answer with its plain 404: an unserved kind, an unknown
+ * subresource, a namespace on a cluster-scoped kind, a longer path.
+ */
+export function resourcePath(pathname: string, served: ServedResource[]): ResourcePath | undefined {
+  const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === 'api' && parts[1] === 'v1') [group, version, rest] = ['', 'v1', parts.slice(2)];
+  else if (parts[0] === 'apis' && parts.length >= 4)
+    [group, version, rest] = [parts[1] as string, parts[2] as string, parts.slice(3)];
+  else return undefined;
+  let ns: string | undefined;
+  // `namespaces/x` alone is the Namespace object itself; longer paths are namespaced resources.
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    ns = rest[1];
+    rest = rest.slice(2);
+  }
+  const [plural, name, sub] = rest as [string, string | undefined, string | undefined];
+  const r = served.find((x) => x.group === group && x.version === version && x.plural === plural);
+  if (!r || rest.length > 3 || (sub !== undefined && !(sub === 'status' && r.status))) return undefined;
+  if (!r.namespaced && ns !== undefined) return undefined;
+  return { r, ns, name, sub: sub === 'status' ? 'status' : undefined };
+}
+
 /**
  * The REST verbs on the store, as kube-apiserver answers them: get and list (label and field
  * selectors), create, update (PUT, with resourceVersion preconditions), delete, merge and JSON patch,
@@ -35,27 +70,11 @@ export type RestHandler = (
 export function createRestHandler(o: { store: Store; served: Served; authorize: Authorize }): RestHandler {
   const { store, served } = o;
   return (req, res, url, body) => {
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const method = req.method ?? 'GET';
-    // Resource paths: /api/v1/... or /apis/g/v/...
-    let group: string;
-    let version: string;
-    let rest: string[];
-    if (parts[0] === 'api' && parts[1] === 'v1') [group, version, rest] = ['', 'v1', parts.slice(2)];
-    else if (parts[0] === 'apis' && parts.length >= 4)
-      [group, version, rest] = [parts[1] as string, parts[2] as string, parts.slice(3)];
-    else return notFoundText(res);
-    let ns: string | undefined;
-    // `namespaces/x` alone is the Namespace object itself; longer paths are namespaced resources.
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
-      ns = rest[1];
-      rest = rest.slice(2);
-    }
-    const [plural, name, sub] = rest as [string, string | undefined, string | undefined];
-    const r = served().find((x) => x.group === group && x.version === version && x.plural === plural);
-    if (!r || rest.length > 3 || (sub !== undefined && !(sub === 'status' && r.status)))
-      return notFoundText(res);
-    if (!r.namespaced && ns !== undefined) return notFoundText(res);
+    const target = resourcePath(url.pathname, served());
+    if (!target) return notFoundText(res);
+    const { r, ns, name, sub } = target;
+    const plural = r.plural;
     const verb = verbOf(method, name !== undefined);
     const no = o.authorize(r, verb, sub ? `${plural}/${sub}` : plural, ns, name);
     if (no) throw no;

@@ -1,3 +1,4 @@
+import { InvalidInput } from '../errors.js';
 import {
   cidrContains,
   networkContains,
@@ -90,7 +91,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
 
   // 1. A Service ClusterIP is never egress.
   const ip = req.ip !== undefined ? parseIp(req.ip) : undefined;
-  if (req.ip !== undefined && !ip) throw new Error(`--ip "${req.ip}" is not an IPv4 or IPv6 address`);
+  if (req.ip !== undefined && !ip) throw new InvalidInput(`--ip "${req.ip}" is not an IPv4 or IPv6 address`);
   if (ip) {
     const svc = input.objects.find(
       (o) =>
@@ -646,17 +647,17 @@ export function parseRequestUrl(
   try {
     u = new URL(url);
   } catch {
-    throw new Error(
+    throw new InvalidInput(
       `cannot read "${url}" as a request: use http://host/path, https://host, grpc://host:port/service/method or tcp://host:port`,
     );
   }
   const scheme = u.protocol.replace(/:$/, '');
   if (scheme !== 'http' && scheme !== 'https' && scheme !== 'grpc' && scheme !== 'tcp') {
-    throw new Error(`unsupported scheme "${scheme}" in "${url}": use http, https, grpc or tcp`);
+    throw new InvalidInput(`unsupported scheme "${scheme}" in "${url}": use http, https, grpc or tcp`);
   }
   const defaults = { http: 80, https: 443, grpc: 0, tcp: 0 } as const;
   const port = u.port ? Number(u.port) : defaults[scheme];
-  if (!port) throw new Error(`"${url}" needs a port (e.g. ${scheme}://host:9000)`);
+  if (!port) throw new InvalidInput(`"${url}" needs a port (e.g. ${scheme}://host:9000)`);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const ipFromHost = parseIp(host) ? host : undefined;
   return {

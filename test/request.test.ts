@@ -176,6 +176,13 @@ const REFUSED: [string, string][] = [
   ['http://x.org/a\tb', '"http://x.org/a\tb": the path holds "\\t": escape it as %09'],
 ];
 
+/** A long input is cut in the message, which stays one readable line. */
+const LONG_SCHEME = `${'x'.repeat(90)}://h`;
+REFUSED.push([
+  LONG_SCHEME,
+  `unsupported scheme "${'x'.repeat(77)}..." in "${'x'.repeat(77)}...": use http, https, grpc or tcp`,
+]);
+
 /** Refused in both modes, each naming the forms it reads. */
 const UNREADABLE: [string, { request: string; destination: string }][] = [
   [

@@ -74,10 +74,12 @@ export function parseRequest(text: string, mode: RequestMode): ParsedRequest {
     throw new InvalidInput(`"${cut(text)}": ${what}`);
   };
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(text);
-  if (!m) throw new InvalidInput(`cannot read "${text}" as a ${mode}: use ${FORMS[mode]}`);
+  if (!m) throw new InvalidInput(`cannot read "${cut(text)}" as a ${mode}: use ${FORMS[mode]}`);
   const schemeText = (m[1] as string).toLowerCase();
   if (!(SCHEMES as readonly string[]).includes(schemeText))
-    throw new InvalidInput(`unsupported scheme "${schemeText}" in "${text}": use http, https, grpc or tcp`);
+    throw new InvalidInput(
+      `unsupported scheme "${cut(schemeText)}" in "${cut(text)}": use http, https, grpc or tcp`,
+    );
   const scheme = schemeText as Scheme;
   const rest = m[2] as string;
 

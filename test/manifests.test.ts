@@ -26,6 +26,7 @@ import {
 } from '../src/manifests/validate.js';
 import { toYamlDocs } from '../src/manifests/serialize.js';
 import { diffObjects } from '../src/manifests/diff.js';
+import { InvalidInput } from '../src/errors.js';
 import { runCli } from './helpers/cli.js';
 import { startCluster } from './helpers/cluster.js';
 import { base, CLUSTER, everything, withDefaults } from './helpers/manifests.js';
@@ -51,6 +52,22 @@ test('URLs become readable, deterministic routes of the right kind', () => {
     matches: [{ method: { type: 'Exact', service: 'grpcbin.GRPCBin', method: 'Index' } }],
   });
   assert.equal(r('tcp://:5432').kind, 'TCPRoute');
+  // A query becomes exact queryParams matches, as `egress check` matches them.
+  const q = r('http://httpbin.org/get?show_env=1&b=x%20y');
+  assert.equal(q.metadata.name, 'http-httpbin-org-get-show-env-1-b-x-y');
+  assert.deepEqual(q.spec.rules, [
+    {
+      matches: [
+        {
+          path: { type: 'PathPrefix', value: '/get' },
+          queryParams: [
+            { type: 'Exact', name: 'show_env', value: '1' },
+            { type: 'Exact', name: 'b', value: 'x y' },
+          ],
+        },
+      ],
+    },
+  ]);
   assert.equal(r('https://*.github.com').metadata.name, 'tls-wildcard-github-com');
   assert.equal(routeName('http', 'a'.repeat(80)).length, 63);
   assert.equal(routeName('http', 'a'.repeat(80)), routeName('http', 'a'.repeat(80)));
@@ -60,10 +77,7 @@ test('bad input is refused with the flag and the rule', () => {
   const r = (u: string) => () =>
     routeForUrl(u, { namespace: 'ns', network: 'net', networkNamespace: 'ns', exact: false });
   const cases: [() => unknown, string][] = [
-    [
-      r('ftp://x.org'),
-      'unsupported scheme "ftp" in "ftp://x.org": use http://host[:port][/path], https://host[:port], grpc://host:port[/service[/method]] or tcp://:port',
-    ],
+    [r('ftp://x.org'), 'unsupported scheme "ftp" in "ftp://x.org": use http, https, grpc or tcp'],
     [
       r('https://httpbin.org/get'),
       '"https://httpbin.org/get": HTTPS is matched by the TLS SNI hostname only, never by path (the proxy cannot see inside TLS); drop "/get"',
@@ -81,10 +95,7 @@ test('bad input is refused with the flag and the rule', () => {
       r('tcp://db.example.com:5432'),
       '"tcp://db.example.com:5432": TCP routes cannot match a host (a TCPRoute takes every connection on its port); use tcp://:5432',
     ],
-    [
-      r('http://x.org:70000'),
-      'invalid URL http://x.org:70000: port "70000": must be a port number from 1 to 65535',
-    ],
+    [r('http://x.org:70000'), '"http://x.org:70000": port 70000 is out of range 1-65535'],
     [r('http://x.org/a//b'), 'invalid --path "/a//b": must not contain \'//\''],
     [
       () => route({ ...base, type: 'http', name: 'Bad_Name', port: 80 }),
@@ -261,11 +272,25 @@ test('every validation rule refuses bad input with the flag and the rule', () =>
     [u('http://'), '"http://": a http:// URL needs a host, e.g. http://httpbin.org'],
     [u('tcp://'), '"tcp://": a tcp:// URL needs a port, e.g. tcp://:5432'],
     [
-      u('http://httpbin.org/get?show_env=1'),
-      '"http://httpbin.org/get?show_env=1": query strings and fragments cannot be matched; drop "?show_env=1"',
+      u('http://httpbin.org/get#top'),
+      '"http://httpbin.org/get#top": a fragment ("#top") is never sent by a client, so nothing can match it; drop it',
+    ],
+    [
+      u('https://httpbin.org/?show_env=1'),
+      '"https://httpbin.org/?show_env=1": HTTPS is matched by the TLS SNI hostname only, never by query (the proxy cannot see inside TLS); drop "?show_env=1"',
+    ],
+    [
+      u('http://httpbin.org/get?show_env'),
+      'invalid URL http://httpbin.org/get?show_env: query "show_env": a route matches a query parameter by its value: give one, e.g. show_env=VALUE',
+    ],
+    [
+      u('http://httpbin.org/get?a=1&a=2'),
+      'invalid URL http://httpbin.org/get?a=1&a=2: query "a=2": the parameter a is already matched: give each parameter once',
     ],
   ];
-  for (const [fn, message] of cases) assert.throws(fn, { name: 'UsageError', message }, message);
+  // UsageError (a flag) or InvalidInput (the URL grammar): both are invalid input, exit 2.
+  for (const [fn, message] of cases)
+    assert.throws(fn, (e: unknown) => e instanceof InvalidInput && e.message === message, message);
   // What the rules allow: a wildcard label, methods in any case, URL hosts in any case.
   assert.equal(validateHostname('--hostname', '*.example.com'), '*.example.com');
   assert.equal(validateMethod('--method', 'patch'), 'PATCH');
@@ -402,7 +427,7 @@ test('CLI: --dry-run=client prints YAML or JSON without any kubeconfig; usage er
     ],
     [
       ['egress', 'allow', 'https://httpbin.org:0', '--dry-run'],
-      'error: invalid URL https://httpbin.org:0: port "0": must be a port number from 1 to 65535\n',
+      'error: "https://httpbin.org:0": port 0 is out of range 1-65535\n',
     ],
     [
       ['egress', 'deny', '-n', 'Bad_NS', '--dry-run'],

@@ -10,10 +10,11 @@ import {
   validateMethod,
   validateName,
   validatePath,
-  validatePort,
+  validateQueryParams,
   validateServiceName,
   type PathType,
 } from './validate.js';
+import { parseRequest } from '../net/request.js';
 
 /**
  * Options → plain Kubernetes objects, exactly the shapes Linkerd accepts (SEMANTICS §1–5): EgressNetwork
@@ -91,6 +92,8 @@ export interface RouteOptions {
   pathType: PathType;
   method?: string | undefined;
   headers: string[];
+  /** Exact query parameter matches (http only), checked by {@link validateQueryParams}. */
+  queryParams?: { name: string; value: string }[] | undefined;
   /** `egress` (on to the original destination) or `svc/NAME:PORT` (redirect into the cluster). */
   backend: string;
 }
@@ -162,6 +165,7 @@ export function route(o: RouteOptions): Manifest {
     if (o.method !== undefined) match.method = validateMethod('--method', o.method);
     if (o.headers.length)
       match.headers = validateHeaderMatches('--header', o.headers).map((h) => ({ type: 'Exact', ...h }));
+    if (o.queryParams?.length) match.queryParams = o.queryParams.map((q) => ({ type: 'Exact', ...q }));
     if (Object.keys(match).length) rule.matches = [match];
   } else if (o.type === 'grpc') {
     const match: Record<string, unknown> = {};
@@ -196,24 +200,9 @@ export function routeForUrl(
   url: string,
   o: { namespace: string; network: string; networkNamespace: string; exact: boolean },
 ): Manifest {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/:?#]*)(?::(\d+))?(\/[^?#]*)?([?#].*)?$/i.exec(url);
-  const forms =
-    'http://host[:port][/path], https://host[:port], grpc://host:port[/service[/method]] or tcp://:port';
-  if (!m) throw new UsageError(`cannot read "${url}" as a destination: use ${forms}`);
-  const [, schemeRaw, hostRaw = '', portText, path, rest] = m as unknown as [
-    string,
-    string,
-    string | undefined,
-    string | undefined,
-    string | undefined,
-    string | undefined,
-  ];
-  const scheme = schemeRaw.toLowerCase();
-  // Host names are case-insensitive in URLs (RFC 3986); Gateway API wants them in lowercase.
-  const host = hostRaw.toLowerCase();
-  if (rest) throw new UsageError(`"${url}": query strings and fragments cannot be matched; drop "${rest}"`);
-  if (!host && ['http', 'https', 'grpc'].includes(scheme))
-    throw new UsageError(`"${url}": a ${scheme}:// URL needs a host, e.g. ${scheme}://httpbin.org`);
+  // The grammar (scheme, host, port, path, query) is net/request.ts; what follows are route rules.
+  const { scheme, host, port, path: written, query } = parseRequest(url, 'destination');
+  const path = written || undefined;
   const base = {
     namespace: o.namespace,
     network: o.network,
@@ -222,20 +211,28 @@ export function routeForUrl(
     pathType: 'PathPrefix' as PathType,
     backend: 'egress',
   };
+  const queryText = url.slice(url.indexOf('?'));
   switch (scheme) {
     case 'http': {
-      const port = portText ? validatePort(`URL ${url}: port`, portText) : 80;
       validateHostname(`URL ${url}: host`, host);
+      const queryParams = validateQueryParams(`URL ${url}: query`, query);
       // `--exact` with no path means exactly `/`; without it, no path means every path (no match at all).
       const p = o.exact ? path || '/' : path && path !== '/' ? path : undefined;
       return route({
         ...base,
         type: 'http',
-        name: routeName('http', host, ...(p ? [p] : []), ...(port !== 80 ? [String(port)] : [])),
+        name: routeName(
+          'http',
+          host,
+          ...(p ? [p] : []),
+          ...(port !== 80 ? [String(port)] : []),
+          ...queryParams.flatMap((q) => [q.name, q.value]),
+        ),
         port,
         hostnames: [host],
         path: p,
         pathType: o.exact ? 'Exact' : 'PathPrefix',
+        queryParams,
       });
     }
     case 'https': {
@@ -244,7 +241,10 @@ export function routeForUrl(
           `"${url}": HTTPS is matched by the TLS SNI hostname only, never by path (the proxy cannot see inside TLS); drop "${path}"`,
         );
       }
-      const port = portText ? validatePort(`URL ${url}: port`, portText) : 443;
+      if (query.length)
+        throw new UsageError(
+          `"${url}": HTTPS is matched by the TLS SNI hostname only, never by query (the proxy cannot see inside TLS); drop "${queryText}"`,
+        );
       validateHostname(`URL ${url}: host`, host);
       return route({
         ...base,
@@ -255,8 +255,6 @@ export function routeForUrl(
       });
     }
     case 'grpc': {
-      if (!portText) throw new UsageError(`"${url}": a grpc:// URL needs a port, e.g. grpc://grpcb.in:9000`);
-      const port = validatePort(`URL ${url}: port`, portText);
       validateHostname(`URL ${url}: host`, host);
       const method = path && path !== '/' ? path.slice(1) : undefined;
       return route({
@@ -271,14 +269,10 @@ export function routeForUrl(
     case 'tcp': {
       if (host)
         throw new UsageError(
-          `"${url}": TCP routes cannot match a host (a TCPRoute takes every connection on its port); use tcp://:${portText ?? 'PORT'}`,
+          `"${url}": TCP routes cannot match a host (a TCPRoute takes every connection on its port); use tcp://:${port}`,
         );
-      if (!portText) throw new UsageError(`"${url}": a tcp:// URL needs a port, e.g. tcp://:5432`);
-      const port = validatePort(`URL ${url}: port`, portText);
       return route({ ...base, type: 'tcp', name: routeName('tcp', String(port)), port, hostnames: [] });
     }
-    default:
-      throw new UsageError(`unsupported scheme "${scheme}" in "${url}": use ${forms}`);
   }
 }
 

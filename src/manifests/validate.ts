@@ -135,6 +135,35 @@ export function validateHeaderMatches(flag: string, vs: string[]): { name: strin
   });
 }
 
+/**
+ * Exact query parameter matches of an HTTPRoute, with the CRD's rules (HTTPQueryParamMatch): a token
+ * name, a value of 1 to 1024 characters, each name once (the list is keyed by name), at most 16.
+ */
+export function validateQueryParams(
+  flag: string,
+  pairs: readonly (readonly [string, string])[],
+): { name: string; value: string }[] {
+  if (pairs.length > 16)
+    fail(
+      flag,
+      pairs.map(([n, v]) => `${n}=${v}`).join('&'),
+      `at most 16 query parameters (got ${pairs.length})`,
+    );
+  const seen = new Set<string>();
+  return pairs.map(([name, value]) => {
+    const shownPair = value === '' ? name : `${name}=${value}`;
+    if (name.length > 256 || !HEADER_NAME.test(name))
+      fail(flag, shownPair, 'the parameter name may contain only RFC 7230 token characters');
+    if (value === '')
+      fail(flag, shownPair, `a route matches a query parameter by its value: give one, e.g. ${name}=VALUE`);
+    if (value.length > 1024) fail(flag, shownPair, 'the value must be at most 1024 characters');
+    if (seen.has(name))
+      fail(flag, shownPair, `the parameter ${name} is already matched: give each parameter once`);
+    seen.add(name);
+    return { name, value };
+  });
+}
+
 /** Gateway API allows at most 16 hostnames per route. */
 export function validateHostnames(flag: string, vs: string[]): string[] {
   const hs = vs.map((h) => validateHostname(flag, h));

@@ -1,9 +1,10 @@
+import { InvalidInput } from '../errors.js';
+
 /**
  * IPv4/IPv6 addresses and CIDR blocks as bigints: parsing, containment, overlap and block sizes. Pure.
  * Used by manifest validation (networks vs cluster networks) and by the policy engine (which
  * EgressNetwork captures an address, most specific first).
  */
-
 export type Family = 4 | 6;
 
 export interface Ip {
@@ -90,7 +91,7 @@ export function formatIp(ip: Ip): string {
 }
 
 /**
- * Parses `a.b.c.d/n` or `x::/n`. Throws an Error whose message says what is wrong, e.g.
+ * Parses `a.b.c.d/n` or `x::/n`. Throws an InvalidInput whose message says what is wrong, e.g.
  * `"10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?)`. A bare address is a /32 or /128.
  */
 export function parseCidr(text: string): Cidr {
@@ -98,17 +99,17 @@ export function parseCidr(text: string): Cidr {
   const slash = s.indexOf('/');
   const addr = slash < 0 ? s : s.slice(0, slash);
   const ip = parseIp(addr);
-  if (!ip) throw new Error(`"${text}" is not a CIDR: "${addr}" is not an IPv4 or IPv6 address`);
+  if (!ip) throw new InvalidInput(`"${text}" is not a CIDR: "${addr}" is not an IPv4 or IPv6 address`);
   const bits = BITS[ip.family];
   const prefixText = slash < 0 ? String(bits) : s.slice(slash + 1);
   if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-    throw new Error(`"${text}" is not a CIDR: the prefix length must be 0 to ${bits}`);
+    throw new InvalidInput(`"${text}" is not a CIDR: the prefix length must be 0 to ${bits}`);
   }
   const prefix = Number(prefixText);
   const base = ip.value & mask(ip.family, prefix);
   if (base !== ip.value) {
     const fixed = `${formatIp({ family: ip.family, value: base })}/${prefix}`;
-    throw new Error(`"${text}" has host bits set (did you mean ${fixed}?)`);
+    throw new InvalidInput(`"${text}" has host bits set (did you mean ${fixed}?)`);
   }
   return { family: ip.family, base, prefix, text: `${formatIp(ip)}/${prefix}` };
 }

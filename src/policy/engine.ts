@@ -1,3 +1,4 @@
+import { InvalidInput } from '../errors.js';
 import {
   cidrContains,
   networkContains,
@@ -6,6 +7,7 @@ import {
   type Cidr,
   type NetworkBlock,
 } from '../net/cidr.js';
+import { parseRequest } from '../net/request.js';
 import { acceptedInStatus, defaultBlocks, networkBlocks, routeStatuses } from './status.js';
 import {
   DEFAULT_OPAQUE_PORTS,
@@ -90,7 +92,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
 
   // 1. A Service ClusterIP is never egress.
   const ip = req.ip !== undefined ? parseIp(req.ip) : undefined;
-  if (req.ip !== undefined && !ip) throw new Error(`--ip "${req.ip}" is not an IPv4 or IPv6 address`);
+  if (req.ip !== undefined && !ip) throw new InvalidInput(`--ip "${req.ip}" is not an IPv4 or IPv6 address`);
   if (ip) {
     const svc = input.objects.find(
       (o) =>
@@ -637,36 +639,26 @@ function withBackend(
   return { ...d, verdict: 'deny', backend: null, effect: 'fails: unsupported backend kind' };
 }
 
-/** Parses `http://host[:port]/path?q`, `https://host[:port]`, `grpc://host:port/svc/method`, `tcp://host:port`. */
+/**
+ * A request URL (the grammar of `net/request.ts`, in `request` mode) with the method, headers and IP the
+ * caller gives, as the engine decides it. The path defaults to `/` and is percent-decoded; a repeated
+ * query parameter keeps its last value.
+ */
 export function parseRequestUrl(
   url: string,
-  o: { method?: string; headers?: Record<string, string>; ip?: string },
+  o: { method?: string; headers?: Record<string, string>; ip?: string | undefined },
 ): EgressRequest {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error(
-      `cannot read "${url}" as a request: use http://host/path, https://host, grpc://host:port/service/method or tcp://host:port`,
-    );
-  }
-  const scheme = u.protocol.replace(/:$/, '');
-  if (scheme !== 'http' && scheme !== 'https' && scheme !== 'grpc' && scheme !== 'tcp') {
-    throw new Error(`unsupported scheme "${scheme}" in "${url}": use http, https, grpc or tcp`);
-  }
-  const defaults = { http: 80, https: 443, grpc: 0, tcp: 0 } as const;
-  const port = u.port ? Number(u.port) : defaults[scheme];
-  if (!port) throw new Error(`"${url}" needs a port (e.g. ${scheme}://host:9000)`);
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  const ipFromHost = parseIp(host) ? host : undefined;
+  const r = parseRequest(url, 'request');
+  const ipFromHost = r.hostKind === 'ipv4' || r.hostKind === 'ipv6' ? r.host : undefined;
   return {
-    scheme,
-    host,
-    port,
-    path: decodeURIComponent(u.pathname || '/'),
+    scheme: r.scheme,
+    // `tcp://:PORT` names no host: the address, when given, is the destination.
+    host: r.host || (o.ip ?? ''),
+    port: r.port,
+    path: decodeURIComponent(r.path || '/'),
     method: (o.method ?? 'GET').toUpperCase(),
     headers: o.headers ?? {},
-    query: Object.fromEntries(u.searchParams),
+    query: Object.fromEntries(r.query),
     ip: o.ip ?? ipFromHost,
   };
 }

@@ -121,6 +121,7 @@ export function everything(): Manifest[] {
     }),
     ...[
       'http://httpbin.org/get',
+      'http://httpbin.org/get?show_env=1&a=b',
       'http://httpbin.org:8080',
       'http://*.example.com/api/v1',
       'https://httpbin.org',

@@ -10,7 +10,7 @@ import {
   verdictOf,
 } from '../src/metrics/egress.js';
 import { parseMetrics } from '../src/metrics/parse.js';
-import type { StatReport } from '../src/render/stat.js';
+import type { StatReport } from '../src/metrics/stat.js';
 import { parse as parseYaml } from 'yaml';
 import { runCli } from './helpers/cli.js';
 import { fixture, startCluster, type TestCluster } from './helpers/cluster.js';

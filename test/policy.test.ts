@@ -6,7 +6,8 @@ import { decide, parseRequestUrl, type Decision } from '../src/policy/engine.js'
 import { computeStatus } from '../src/policy/status.js';
 import { lint } from '../src/policy/lint.js';
 import { parseManifests } from '../src/policy/load.js';
-import { parseCases, renderCasesJunit, runCases } from '../src/policy/cases.js';
+import { parseCases, runCases } from '../src/policy/cases.js';
+import { renderCasesJunit } from '../src/render/cases.js';
 import { routeForUrl } from '../src/manifests/build.js';
 import type { PolicyObject } from '../src/policy/types.js';
 import { runCli } from './helpers/cli.js';

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode } from '../errors.js';
+import { renderDeleteResults } from '../render/apply.js';
 import { ApiError, type KubeClient } from './rest.js';
 import {
   isNotServed,
@@ -130,11 +131,8 @@ function failureMessage(
   return `apply ${ref} failed: ${why}.${applied}${skipped}`;
 }
 
-/** kubectl-style result lines: `egressnetwork.policy.linkerd.io/all-egress-traffic configured (server dry run)`. */
-export function renderApplyResults(results: ApplyResult[], dryRun: ApplyOptions['dryRun']): string {
-  const suffix = dryRun === 'server' ? ' (server dry run)' : '';
-  return results.map((r) => `${r.ref} ${r.action}${suffix}\n`).join('');
-}
+// Moved to render/apply.ts; re-exported until commands/write.ts imports from there.
+export { renderApplyResults } from '../render/apply.js';
 
 export interface DeleteOptions {
   dryRun: 'none' | 'server';
@@ -157,7 +155,7 @@ export async function deleteObjects(
         query: { dryRun: o.dryRun === 'server' ? 'All' : undefined },
         what: `delete ${ref}`,
       });
-      deps.out.write(`${ref} deleted${o.dryRun === 'server' ? ' (server dry run)' : ''}\n`);
+      deps.out.write(renderDeleteResults([ref], o.dryRun));
       done.push(ref);
     } catch (e) {
       if (isNotServed(e)) throw notServedError(r, e);

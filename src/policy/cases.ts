@@ -90,50 +90,5 @@ export function runCases(cases: PolicyCase[], input: Omit<PolicyInput, 'clientNa
   });
 }
 
-export function renderCasesText(results: CaseResult[]): string {
-  const lines = results.map(
-    (r) => `${r.pass ? 'PASS' : 'FAIL'}  ${r.case.name}${r.pass ? '' : `\n      ${r.failure ?? ''}`}`,
-  );
-  const failed = results.filter((r) => !r.pass).length;
-  return `${lines.join('\n')}\n\n${results.length - failed} passed, ${failed} failed\n`;
-}
-
-export function renderCasesJson(results: CaseResult[]): string {
-  return `${JSON.stringify(
-    {
-      apiVersion: 'egressctl.linkerd.io/v1',
-      kind: 'PolicyCaseResults',
-      passed: results.filter((r) => r.pass).length,
-      failed: results.filter((r) => !r.pass).length,
-      results: results.map((r) => ({
-        name: r.case.name,
-        request: r.case.request,
-        namespace: r.case.namespace,
-        expect: r.case.expect,
-        pass: r.pass,
-        verdict: r.decision?.verdict ?? null,
-        route: r.decision?.route ?? null,
-        failure: r.failure ?? null,
-      })),
-    },
-    null,
-    2,
-  )}\n`;
-}
-
-const xml = (s: string) =>
-  s.replace(
-    /[<>&"']/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string,
-  );
-
-export function renderCasesJunit(results: CaseResult[], suite: string): string {
-  const failed = results.filter((r) => !r.pass).length;
-  const cases = results.map((r) => {
-    const open = `    <testcase classname="${xml(suite)}" name="${xml(r.case.name)}">`;
-    return r.pass
-      ? `${open}</testcase>`
-      : `${open}\n      <failure message="${xml(r.failure ?? '')}">${xml(r.failure ?? '')}</failure>\n    </testcase>`;
-  });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${results.length}" failures="${failed}">\n  <testsuite name="${xml(suite)}" tests="${results.length}" failures="${failed}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
-}
+// Moved to render/cases.ts; re-exported until egress-check imports from there.
+export { renderCasesJson, renderCasesJunit, renderCasesText } from '../render/cases.js';

@@ -225,12 +225,5 @@ export function lint(
   );
 }
 
-export function renderFindings(f: Finding[]): string {
-  if (!f.length) return 'No problems found.\n';
-  const lines = f.map(
-    (x) =>
-      `${x.severity.padEnd(7)} ${x.object}${x.location ? ` (${x.location})` : ''}: ${x.message} [${x.rule}]`,
-  );
-  const errors = f.filter((x) => x.severity === 'error').length;
-  return `${lines.join('\n')}\n\n${errors} error(s), ${f.length - errors} warning(s)\n`;
-}
+// Moved to render/findings.ts; re-exported until egress-lint imports from there.
+export { renderFindings } from '../render/findings.js';

@@ -1,114 +1,14 @@
 import { Chalk } from 'chalk';
-import { quantile, verdictOf, type EgressRow, type GroupBy, type Verdict } from '../metrics/egress.js';
+import { stringify } from 'yaml';
+import type { Verdict } from '../metrics/egress.js';
+import type { StatReport, StatRowJson } from '../metrics/stat.js';
 import { renderTable } from './table.js';
 
-/** One row of `egress stat -o json` (schemaVersion 1; documented in the README). */
-export interface StatRowJson {
-  network: { namespace: string; name: string } | null;
-  port: number | null;
-  protocol: 'http' | 'grpc' | 'tls' | 'tcp';
-  route: { kind: string; namespace: string; name: string; default: boolean };
-  destination: string;
-  verdict: Verdict;
-  redirectTo: string | null;
-  requests: number;
-  statuses: Record<string, number>;
-  connections: { opened: number; closed: number; forbidden: number } | null;
-  denied: number;
-  failed: number;
-  /** Per second over the window; null for totals. */
-  rate: number | null;
-  latencyMs: { p50: number; p95: number; p99: number } | null;
-  pods: string[];
-}
+// The report model moved to metrics/stat.ts; re-exported until egress-stat imports from there.
+export { toStatReport, type StatReport, type StatRowJson } from '../metrics/stat.js';
 
-export interface StatReport {
-  apiVersion: 'egressctl.linkerd.io/v1';
-  kind: 'EgressStat';
-  schemaVersion: 1;
-  window: { mode: 'total' } | { mode: 'rate'; seconds: number };
-  groupBy: GroupBy;
-  pods: { scraped: number; failed: { namespace: string; pod: string; error: string }[] };
-  notices: string[];
-  rows: StatRowJson[];
-  uncaptured: StatRowJson[];
-  totals: { requests: number; connections: number; denied: number; failed: number; redirected: number };
-}
-
-const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-function toRowJson(r: EgressRow, seconds: number | undefined): StatRowJson {
-  const c = r.counts;
-  const isReq = r.protocol === 'http' || r.protocol === 'grpc';
-  const volume = isReq ? c.requests : c.opened;
-  const q = (p: number) => quantile(p, c.buckets);
-  const p50 = q(0.5);
-  return {
-    network: r.network ? { namespace: r.network.namespace, name: r.network.name } : null,
-    port: r.port === '' ? null : Number(r.port),
-    protocol: r.protocol,
-    route: { ...r.route },
-    destination: r.destination,
-    verdict: verdictOf(r),
-    redirectTo: r.redirectTo ?? null,
-    requests: isReq ? c.requests : 0,
-    statuses: Object.fromEntries(Object.entries(c.statuses).sort(([a], [b]) => a.localeCompare(b))),
-    connections: isReq ? null : { opened: c.opened, closed: c.closed, forbidden: c.forbidden },
-    denied: c.denied,
-    failed: c.failed,
-    rate: seconds ? round(volume / seconds) : null,
-    latencyMs:
-      p50 === undefined
-        ? null
-        : {
-            p50: round((p50 ?? 0) * 1000, 1),
-            p95: round((q(0.95) ?? 0) * 1000, 1),
-            p99: round((q(0.99) ?? 0) * 1000, 1),
-          },
-    pods: [...r.pods].sort(),
-  };
-}
-
-/** Builds the report every output format renders. */
-export function toStatReport(
-  rows: EgressRow[],
-  o: {
-    seconds: number | undefined;
-    groupBy: GroupBy;
-    scraped: number;
-    failed: { namespace: string; pod: string; error: string }[];
-    hostnamesOff: string[];
-  },
-): StatReport {
-  const all = rows.map((r) => toRowJson(r, o.seconds));
-  const notices: string[] = [];
-  if (o.hostnamesOff.length) {
-    notices.push(
-      `hostname labels are off for ${o.hostnamesOff.length === 1 ? `pod ${o.hostnamesOff[0]}` : `${o.hostnamesOff.length} pods`}, so HTTP, gRPC and TLS destinations show as "?": ` +
-        `add the annotation config.linkerd.io/proxy-metrics-hostname-labels: "true" to the pod template or namespace and restart the pods`,
-    );
-  }
-  const totals = { requests: 0, connections: 0, denied: 0, failed: 0, redirected: 0 };
-  for (const r of all) {
-    totals.requests += r.requests;
-    totals.connections += r.connections?.opened ?? 0;
-    totals.denied += r.denied;
-    totals.failed += r.failed;
-    if (r.verdict === 'redirected') totals.redirected += r.requests;
-  }
-  return {
-    apiVersion: 'egressctl.linkerd.io/v1',
-    kind: 'EgressStat',
-    schemaVersion: 1,
-    window: o.seconds ? { mode: 'rate', seconds: o.seconds } : { mode: 'total' },
-    groupBy: o.groupBy,
-    pods: { scraped: o.scraped, failed: o.failed },
-    notices,
-    rows: all.filter((r) => r.network !== null),
-    uncaptured: all.filter((r) => r.network === null),
-    totals,
-  };
-}
+/** The outputs of `egress stat`, keyed by `-o`. */
+export type StatOutput = 'table' | 'wide' | 'json' | 'yaml';
 
 const fmtMs = (ms: number | undefined) =>
   ms === undefined
@@ -184,3 +84,21 @@ export function renderStatTable(r: StatReport, o: { wide: boolean; color: boolea
   if (rows.length === 0) return `${head}No egress traffic seen.\n`;
   return head + renderTable(headers, rows);
 }
+
+/** The table followed by the report's notices, as `note:` lines. */
+function renderStatText(r: StatReport, o: { wide: boolean; color: boolean }): string {
+  let text = renderStatTable(r, o);
+  for (const n of r.notices) text += `note: ${n}\n`;
+  return text;
+}
+
+/**
+ * `statFormats[o.output](report, { color })`: the one place a new `-o` for `egress stat` is added. JSON
+ * and YAML are the report itself (schemaVersion 1, documented in the README); colour applies to tables.
+ */
+export const statFormats: Record<StatOutput, (r: StatReport, o: { color: boolean }) => string> = {
+  table: (r, o) => renderStatText(r, { wide: false, color: o.color }),
+  wide: (r, o) => renderStatText(r, { wide: true, color: o.color }),
+  json: (r) => `${JSON.stringify(r, null, 2)}\n`,
+  yaml: (r) => stringify(r),
+};

@@ -1,0 +1,165 @@
+import {
+  EgressModel,
+  deltaExposition,
+  groupRows,
+  mergeModels,
+  quantile,
+  sortRows,
+  verdictOf,
+  type EgressRow,
+  type GroupBy,
+  type Verdict,
+} from './egress.js';
+import type { Exposition } from './parse.js';
+
+/**
+ * The `egress stat` report: rows grouped and rated over a window, totals and notices. Every output
+ * format (render/stat.ts) renders this one model. Pure.
+ */
+
+/** One row of `egress stat -o json` (schemaVersion 1; documented in the README). */
+export interface StatRowJson {
+  network: { namespace: string; name: string } | null;
+  port: number | null;
+  protocol: 'http' | 'grpc' | 'tls' | 'tcp';
+  route: { kind: string; namespace: string; name: string; default: boolean };
+  destination: string;
+  verdict: Verdict;
+  redirectTo: string | null;
+  requests: number;
+  statuses: Record<string, number>;
+  connections: { opened: number; closed: number; forbidden: number } | null;
+  denied: number;
+  failed: number;
+  /** Per second over the window; null for totals. */
+  rate: number | null;
+  latencyMs: { p50: number; p95: number; p99: number } | null;
+  pods: string[];
+}
+
+export interface StatReport {
+  apiVersion: 'egressctl.linkerd.io/v1';
+  kind: 'EgressStat';
+  schemaVersion: 1;
+  window: { mode: 'total' } | { mode: 'rate'; seconds: number };
+  groupBy: GroupBy;
+  pods: { scraped: number; failed: { namespace: string; pod: string; error: string }[] };
+  notices: string[];
+  rows: StatRowJson[];
+  uncaptured: StatRowJson[];
+  totals: { requests: number; connections: number; denied: number; failed: number; redirected: number };
+}
+
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function toRowJson(r: EgressRow, seconds: number | undefined): StatRowJson {
+  const c = r.counts;
+  const isReq = r.protocol === 'http' || r.protocol === 'grpc';
+  const volume = isReq ? c.requests : c.opened;
+  const q = (p: number) => quantile(p, c.buckets);
+  const p50 = q(0.5);
+  return {
+    network: r.network ? { namespace: r.network.namespace, name: r.network.name } : null,
+    port: r.port === '' ? null : Number(r.port),
+    protocol: r.protocol,
+    route: { ...r.route },
+    destination: r.destination,
+    verdict: verdictOf(r),
+    redirectTo: r.redirectTo ?? null,
+    requests: isReq ? c.requests : 0,
+    statuses: Object.fromEntries(Object.entries(c.statuses).sort(([a], [b]) => a.localeCompare(b))),
+    connections: isReq ? null : { opened: c.opened, closed: c.closed, forbidden: c.forbidden },
+    denied: c.denied,
+    failed: c.failed,
+    rate: seconds ? round(volume / seconds) : null,
+    latencyMs:
+      p50 === undefined
+        ? null
+        : {
+            p50: round((p50 ?? 0) * 1000, 1),
+            p95: round((q(0.95) ?? 0) * 1000, 1),
+            p99: round((q(0.99) ?? 0) * 1000, 1),
+          },
+    pods: [...r.pods].sort(),
+  };
+}
+
+/** Builds the report every output format renders. */
+export function toStatReport(
+  rows: EgressRow[],
+  o: {
+    seconds: number | undefined;
+    groupBy: GroupBy;
+    scraped: number;
+    failed: { namespace: string; pod: string; error: string }[];
+    hostnamesOff: string[];
+  },
+): StatReport {
+  const all = rows.map((r) => toRowJson(r, o.seconds));
+  const notices: string[] = [];
+  if (o.hostnamesOff.length) {
+    notices.push(
+      `hostname labels are off for ${o.hostnamesOff.length === 1 ? `pod ${o.hostnamesOff[0]}` : `${o.hostnamesOff.length} pods`}, so HTTP, gRPC and TLS destinations show as "?": ` +
+        `add the annotation config.linkerd.io/proxy-metrics-hostname-labels: "true" to the pod template or namespace and restart the pods`,
+    );
+  }
+  const totals = { requests: 0, connections: 0, denied: 0, failed: 0, redirected: 0 };
+  for (const r of all) {
+    totals.requests += r.requests;
+    totals.connections += r.connections?.opened ?? 0;
+    totals.denied += r.denied;
+    totals.failed += r.failed;
+    if (r.verdict === 'redirected') totals.redirected += r.requests;
+  }
+  return {
+    apiVersion: 'egressctl.linkerd.io/v1',
+    kind: 'EgressStat',
+    schemaVersion: 1,
+    window: o.seconds ? { mode: 'rate', seconds: o.seconds } : { mode: 'total' },
+    groupBy: o.groupBy,
+    pods: { scraped: o.scraped, failed: o.failed },
+    notices,
+    rows: all.filter((r) => r.network !== null),
+    uncaptured: all.filter((r) => r.network === null),
+    totals,
+  };
+}
+
+/** One scrape of the selected pods, as `egress stat` takes it. */
+export interface StatSample {
+  /** When the scrape started (ms since the epoch). */
+  at: number;
+  /** `namespace/pod` → its egress families. */
+  expositions: Map<string, Exposition>;
+  failed: { namespace: string; pod: string; error: string }[];
+  scraped: number;
+}
+
+/**
+ * The report for one window: totals of `curr` since each proxy started, or, with `prev`, what moved
+ * between the two samples, as a rate per second.
+ */
+export function toStatWindow(prev: StatSample | undefined, curr: StatSample, by: GroupBy): StatReport {
+  const perPod = new Map<string, ReturnType<typeof mergeModels>>();
+  const models: EgressModel[] = [];
+  const hostnamesOff = new Set<string>();
+  for (const [pod, e] of curr.expositions) {
+    const m = new EgressModel();
+    m.add(pod, prev ? deltaExposition(prev.expositions.get(pod), e) : e);
+    // In a rate window, series that did not move (frozen after a policy change) are not traffic.
+    if (prev)
+      for (const [k, r] of m.rows) if (r.counts.requests === 0 && r.counts.opened === 0) m.rows.delete(k);
+    for (const p of m.hostnamesOff) hostnamesOff.add(p);
+    models.push(m);
+    if (by === 'pod') perPod.set(pod, mergeModels([m]));
+  }
+  const rows = sortRows(groupRows(mergeModels(models), by, perPod));
+  const seconds = prev ? Math.max(0.001, (curr.at - prev.at) / 1000) : undefined;
+  return toStatReport(rows, {
+    seconds,
+    groupBy: by,
+    scraped: curr.scraped,
+    failed: curr.failed,
+    hostnamesOff: [...hostnamesOff].sort(),
+  });
+}

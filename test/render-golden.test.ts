@@ -1,0 +1,520 @@
+/**
+ * Golden files for every renderer in src/render/: each output format of each command, built from pure
+ * inputs and compared byte for byte with test/golden/render/<renderer>-<case>.golden (as linkerd2's
+ * `testdata/*.golden`).
+ *
+ * After an intended output change, regenerate them all with ONE command, then review the diff:
+ *
+ *     npm run golden        # = UPDATE_GOLDEN=1 node --import tsx --test test/render-golden.test.ts
+ *
+ * The inputs are made by the project's own code: proxy /metrics bodies by the sandbox's proxy simulator
+ * (linkerd2-proxy's wire format), controller status by policy/status.ts, manifests parsed by
+ * policy/load.ts. Nothing here reads ../shared/fixtures.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ApplyResult } from '../src/kube/apply.js';
+import { objectRef, type KubeObject } from '../src/kube/resources.js';
+import { parseClusterNetworks } from '../src/manifests/validate.js';
+import { isEgressFamily } from '../src/metrics/egress.js';
+import { parseMetrics } from '../src/metrics/parse.js';
+import { toStatWindow, type StatSample } from '../src/metrics/stat.js';
+import { parseCases, runCases } from '../src/policy/cases.js';
+import { selectNetworks, toEgressReport } from '../src/policy/egress-report.js';
+import { decide, parseRequestUrl } from '../src/policy/engine.js';
+import { lint } from '../src/policy/lint.js';
+import { parseManifests } from '../src/policy/load.js';
+import { applicableNetworks } from '../src/policy/networks.js';
+import { computeStatus } from '../src/policy/status.js';
+import { id, type PolicyObject } from '../src/policy/types.js';
+import { applyFormats, printFormats, renderDeleteResults } from '../src/render/apply.js';
+import { casesFormats } from '../src/render/cases.js';
+import { decisionFormats } from '../src/render/decision.js';
+import { getFormats, renderWarnings } from '../src/render/egress-get.js';
+import { findingsFormats, toEgressLint } from '../src/render/findings.js';
+import { statFormats } from '../src/render/stat.js';
+import { ProxySim, type MetaRef, type RouteMeta } from '../src/sandbox/proxy-sim.js';
+
+const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'render');
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+
+/** Compares `actual` with the golden file exactly, or (re)writes it with UPDATE_GOLDEN=1. */
+function golden(name: string, actual: string): void {
+  const file = path.join(DIR, `${name}.golden`);
+  if (UPDATE) {
+    fs.mkdirSync(DIR, { recursive: true });
+    fs.writeFileSync(file, actual);
+    return;
+  }
+  let want: string;
+  try {
+    want = fs.readFileSync(file, 'utf8');
+  } catch {
+    assert.fail(`${path.relative(process.cwd(), file)} is missing: create it with 'npm run golden'`);
+  }
+  assert.equal(
+    actual,
+    want,
+    `${name} differs from ${path.relative(process.cwd(), file)} (if intended: 'npm run golden', then review the diff)`,
+  );
+}
+
+const CLUSTER = parseClusterNetworks('10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8');
+const GLOBAL = 'linkerd-egress';
+
+// ---------------------------------------------------------------------------------------------------
+// egress stat: two pods' proxies, simulated, scraped twice 10 s apart.
+
+const T0 = Date.UTC(2026, 11, 1, 8, 0, 0);
+const net = (name: string, port: string, namespace = 'egress-test'): MetaRef => ({
+  group: 'policy.linkerd.io',
+  kind: 'EgressNetwork',
+  namespace,
+  name,
+  port,
+});
+const fallback: MetaRef = { group: '', kind: 'default', namespace: '', name: 'egress-fallback', port: '' };
+const gw = (kind: string, name: string): RouteMeta => ({
+  group: 'gateway.networking.k8s.io',
+  kind,
+  namespace: 'egress-test',
+  name,
+});
+const dflt = (name: string): RouteMeta => ({ group: '', kind: 'default', namespace: '', name });
+
+/** One round of traffic from a client pod: every protocol and verdict `egress stat` shows. */
+function traffic(sim: ProxySim, n: number): void {
+  const p80 = net('all-egress-traffic', '80');
+  const p443 = net('all-egress-traffic', '443');
+  for (let i = 0; i < n; i++) {
+    const seconds = [0.02, 0.12, 0.3, 0.7][i % 4] as number;
+    sim.record({
+      protocol: 'http',
+      parent: p80,
+      route: gw('HTTPRoute', 'httpbin-get'),
+      hostname: 'httpbin.org',
+      backend: p80,
+      status: i % 10 === 9 ? '503' : '200',
+      error: '',
+      seconds,
+    });
+  }
+  for (let i = 0; i < Math.ceil(n / 4); i++) {
+    sim.record({
+      protocol: 'http',
+      parent: p80,
+      route: dflt('http-egress-deny'),
+      hostname: 'github.com',
+      status: '403',
+      error: '',
+      seconds: 0.002,
+    });
+    sim.record({
+      protocol: 'http',
+      parent: p80,
+      route: gw('HTTPRoute', 'partner-api'),
+      hostname: 'api.partner.example',
+      backend: {
+        group: 'core',
+        kind: 'Service',
+        namespace: 'egress-test',
+        name: 'internal-api',
+        port: '8080',
+      },
+      status: '200',
+      error: '',
+      seconds: 0.011,
+    });
+    sim.record({
+      protocol: 'grpc',
+      parent: net('all-egress-traffic', '50051'),
+      route: gw('GRPCRoute', 'grpcbin'),
+      hostname: 'grpcb.in',
+      backend: net('all-egress-traffic', '50051'),
+      status: 'OK',
+      error: '',
+      seconds: 0.045,
+    });
+    sim.record({
+      protocol: 'tls',
+      parent: p443,
+      route: gw('TLSRoute', 'tls-egress-httpbin'),
+      hostname: 'httpbin.org',
+      targetIp: '',
+      targetPort: '443',
+      closeError: '',
+    });
+    sim.record({
+      protocol: 'tls',
+      parent: p443,
+      route: dflt('tls-egress-deny'),
+      hostname: 'github.com',
+      targetIp: '',
+      targetPort: '443',
+      closeError: 'forbidden',
+    });
+    sim.record({
+      protocol: 'tcp',
+      parent: net('all-egress-traffic', '5432'),
+      route: dflt('tcp-egress-allow'),
+      hostname: '',
+      targetIp: '198.51.100.60',
+      targetPort: '5432',
+      closeError: '',
+    });
+    sim.record({
+      protocol: 'http',
+      parent: fallback,
+      route: dflt('egress-fallback'),
+      hostname: 'example.com',
+      backend: fallback,
+      status: '200',
+      error: '',
+      seconds: 0.09,
+    });
+  }
+}
+
+function sample(at: number, sims: Map<string, ProxySim>, failed: StatSample['failed'] = []): StatSample {
+  const expositions = new Map(
+    [...sims].map(([pod, sim]) => [pod, parseMetrics(sim.render(at), { keep: isEgressFamily })]),
+  );
+  return { at, expositions, failed, scraped: sims.size + failed.length };
+}
+
+/** Totals after the first round, and the 10 s window after the second. */
+function statSamples(o: { hostnamesOffPod: boolean }) {
+  const sims = new Map([
+    [
+      'egress-test/client-0',
+      new ProxySim({ hostnameLabels: true, startTime: T0 - 60_000, podIp: '10.42.0.10' }),
+    ],
+    [
+      'egress-test/client-1',
+      new ProxySim({ hostnameLabels: !o.hostnamesOffPod, startTime: T0 - 60_000, podIp: '10.42.0.11' }),
+    ],
+  ]);
+  for (const s of sims.values()) traffic(s, 20);
+  const first = sample(T0, sims);
+  for (const s of sims.values()) traffic(s, 40);
+  const second = sample(T0 + 10_000, sims);
+  return { first, second };
+}
+
+describe('render/stat.ts', () => {
+  const { first, second } = statSamples({ hostnamesOffPod: false });
+  const totals = toStatWindow(undefined, second, 'host');
+  test('totals: table, table with colour, wide, JSON, YAML', () => {
+    golden('stat-table', statFormats.table(totals, { color: false }));
+    golden('stat-table-color', statFormats.table(totals, { color: true }));
+    golden('stat-wide', statFormats.wide(totals, { color: false }));
+    golden('stat-json', statFormats.json(totals, { color: false }));
+    golden('stat-yaml', statFormats.yaml(totals, { color: false }));
+  });
+  test('a 10 s window: rates per second', () => {
+    const rate = toStatWindow(first, second, 'host');
+    assert.deepEqual(rate.window, { mode: 'rate', seconds: 10 });
+    golden('stat-rate-table', statFormats.table(rate, { color: false }));
+    golden('stat-rate-json', statFormats.json(rate, { color: false }));
+  });
+  test('grouped by route and by pod', () => {
+    golden(
+      'stat-by-route-table',
+      statFormats.table(toStatWindow(undefined, second, 'route'), { color: false }),
+    );
+    golden('stat-by-pod-wide', statFormats.wide(toStatWindow(undefined, second, 'pod'), { color: false }));
+  });
+  test('a pod without hostname labels adds the note; a failed pod is in the document', () => {
+    const s = statSamples({ hostnamesOffPod: true }).second;
+    s.failed.push({
+      namespace: 'egress-test',
+      pod: 'client-2',
+      error: 'pod egress-test/client-2: timed out',
+    });
+    s.scraped++;
+    const r = toStatWindow(undefined, s, 'host');
+    golden('stat-hostnames-off-table', statFormats.table(r, { color: false }));
+    golden('stat-hostnames-off-yaml', statFormats.yaml(r, { color: false }));
+  });
+  test('no traffic at all', () => {
+    const quiet = new Map([
+      ['egress-test/idle', new ProxySim({ hostnameLabels: true, startTime: T0, podIp: '10.42.0.12' })],
+    ]);
+    const a = sample(T0, quiet);
+    golden('stat-empty-table', statFormats.table(toStatWindow(undefined, a, 'host'), { color: false }));
+    golden(
+      'stat-empty-rate-table',
+      statFormats.table(toStatWindow(a, sample(T0 + 5000, quiet), 'host'), { color: false }),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// egress get, lint, check: one set of manifests, with the controller's status computed by our own code.
+
+const MANIFESTS = `apiVersion: policy.linkerd.io/v1alpha1
+kind: EgressNetwork
+metadata: {name: all-egress-traffic, namespace: egress-test}
+spec: {trafficPolicy: Deny}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: EgressNetwork
+metadata: {name: internet, namespace: linkerd-egress}
+spec:
+  trafficPolicy: Allow
+  networks:
+    - cidr: 0.0.0.0/0
+      except: [10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: EgressNetwork
+metadata: {name: leaky, namespace: linkerd-egress}
+spec:
+  trafficPolicy: Allow
+  networks: [{cidr: 10.0.0.0/8}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: internal-api, namespace: egress-test}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: httpbin-get, namespace: egress-test, creationTimestamp: '2026-11-01T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 80}]
+  hostnames: [httpbin.org]
+  rules:
+    - matches: [{path: {type: Exact, value: /get}, method: GET}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: partner-api, namespace: egress-test, creationTimestamp: '2026-11-02T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 80}]
+  hostnames: [api.partner.example]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /v1}, headers: [{name: x-tenant, value: acme}]}]
+      backendRefs: [{name: internal-api, port: 8080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: to-gone, namespace: egress-test, creationTimestamp: '2026-11-03T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 8080}]
+  rules: [{backendRefs: [{name: gone, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: tls-egress-httpbin, namespace: egress-test, creationTimestamp: '2026-11-04T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 443}]
+  hostnames: [httpbin.org]
+  rules: [{backendRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: grpc-on-443, namespace: egress-test, creationTimestamp: '2026-11-05T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 443}]
+  rules: [{matches: [{method: {service: grpcbin.GRPCBin, method: Index}}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: {name: no-group, namespace: egress-test, creationTimestamp: '2026-11-06T00:00:00Z'}
+spec:
+  parentRefs: [{kind: EgressNetwork, name: all-egress-traffic, port: 5432}]
+  rules: [{backendRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic}]}]
+`;
+
+function policyObjects(): PolicyObject[] {
+  return parseManifests(MANIFESTS, 'egress.yaml');
+}
+
+/** The objects as a cluster would list them: with the status the policy controller writes. */
+function liveObjects(): KubeObject[] {
+  const objects = policyObjects();
+  const status = computeStatus(objects, { clusterNetworks: CLUSTER, now: '2026-12-01T08:00:00Z' });
+  return objects.map((o) => {
+    const { source: _source, ...rest } = o;
+    const s = status.get(id(o));
+    return { ...rest, ...(s ? { status: s } : {}) };
+  });
+}
+
+describe('render/egress-get.ts', () => {
+  const report = toEgressReport(liveObjects(), { globalNamespace: GLOBAL });
+  test('every namespace: table, JSON, YAML, warnings', () => {
+    golden('get-all-table', getFormats.table(report, { allNamespaces: true }));
+    golden('get-all-json', getFormats.json(report, { allNamespaces: true }));
+    golden('get-all-yaml', getFormats.yaml(report, { allNamespaces: true }));
+    golden('get-warnings', renderWarnings(report.warnings));
+  });
+  test('one namespace: its own networks shadow the global ones', () => {
+    const local = {
+      ...report,
+      items: selectNetworks(report.items, {
+        namespace: 'egress-test',
+        globalNamespace: GLOBAL,
+        all: false,
+        name: undefined,
+      }),
+    };
+    assert.deepEqual(
+      local.items.map((i) => i.name),
+      ['all-egress-traffic'],
+    );
+    golden('get-namespace-table', getFormats.table(local, { allNamespaces: false }));
+    // A namespace without networks of its own sees the global ones.
+    const other = {
+      ...report,
+      items: selectNetworks(report.items, {
+        namespace: 'web',
+        globalNamespace: GLOBAL,
+        all: false,
+        name: undefined,
+      }),
+    };
+    assert.deepEqual(
+      other.items.map((i) => `${i.namespace}/${i.name}`),
+      ['linkerd-egress/internet', 'linkerd-egress/leaky'],
+    );
+    golden('get-global-table', getFormats.table(other, { allNamespaces: true }));
+    assert.deepEqual(
+      selectNetworks(report.items, {
+        namespace: 'web',
+        globalNamespace: GLOBAL,
+        all: false,
+        name: 'leaky',
+      }).map((i) => i.name),
+      ['leaky'],
+    );
+  });
+  test('applicableNetworks: local networks shadow global ones, even an empty global namespace', () => {
+    const n = (namespace: string, name: string) => ({ namespace, name });
+    const all = [n('a', 'x'), n(GLOBAL, 'g1'), n(GLOBAL, 'g2')];
+    const nsOf = (x: { namespace: string }) => x.namespace;
+    assert.deepEqual(applicableNetworks(all, 'a', GLOBAL, nsOf), [n('a', 'x')]);
+    assert.deepEqual(applicableNetworks(all, 'b', GLOBAL, nsOf), [n(GLOBAL, 'g1'), n(GLOBAL, 'g2')]);
+    assert.deepEqual(applicableNetworks([n('a', 'x')], 'b', GLOBAL, nsOf), []);
+  });
+});
+
+describe('render/findings.ts', () => {
+  const findings = lint(policyObjects(), { clusterNetworks: CLUSTER, globalNamespace: GLOBAL, live: false });
+  test('findings as text and as the EgressLint document', () => {
+    assert.ok(findings.some((f) => f.severity === 'error'));
+    golden('findings-text', findingsFormats.text(findings));
+    golden('findings-json', findingsFormats.json(findings));
+    const doc = toEgressLint(findings);
+    assert.equal(doc.errors + doc.warnings, findings.length);
+  });
+  test('no findings', () => {
+    golden('findings-none-text', findingsFormats.text([]));
+    golden('findings-none-json', findingsFormats.json([]));
+  });
+});
+
+const CASES = `namespace: egress-test
+cases:
+  - name: GET /get is allowed
+    request: http://httpbin.org/get
+    expect: allow
+    route: HTTPRoute/httpbin-get
+  - name: partner API goes to the in-cluster service
+    request: http://api.partner.example/v1/orders
+    headers: {x-tenant: acme}
+    expect: redirect
+  - name: github is denied
+    request: http://github.com/
+    expect: deny
+  - name: "expected wrong: <POST> & 'quotes'"
+    request: http://httpbin.org/post
+    method: POST
+    expect: allow
+  - name: the wrong route
+    request: http://httpbin.org/get
+    expect: allow
+    route: HTTPRoute/other
+  - name: a web pod uses the global network
+    namespace: web
+    request: https://example.com
+    ip: 203.0.113.10
+    expect: allow
+`;
+
+describe('render/cases.ts', () => {
+  const results = runCases(parseCases(CASES, 'egress-cases.yaml', 'default'), {
+    objects: policyObjects(),
+    clusterNetworks: CLUSTER,
+    globalNamespace: GLOBAL,
+    assumeAccepted: true,
+  });
+  test('text, JSON and JUnit', () => {
+    assert.ok(results.some((r) => r.pass) && results.some((r) => !r.pass));
+    golden('cases-text', casesFormats.text(results, { suite: 'egress-cases.yaml' }));
+    golden('cases-json', casesFormats.json(results, { suite: 'egress-cases.yaml' }));
+    golden('cases-junit', casesFormats.junit(results, { suite: 'egress-cases.yaml' }));
+  });
+});
+
+describe('render/decision.ts', () => {
+  const input = {
+    objects: policyObjects(),
+    clusterNetworks: CLUSTER,
+    globalNamespace: GLOBAL,
+    clientNamespace: 'egress-test',
+    assumeAccepted: true,
+  };
+  test('yes, no and redirected, as text and JSON', () => {
+    for (const [name, url, o] of [
+      ['allow', 'http://httpbin.org/get', {}],
+      ['deny', 'https://github.com', {}],
+      ['redirect', 'http://api.partner.example/v1/x', { headers: { 'x-tenant': 'acme' } }],
+    ] as const) {
+      const d = decide(input, parseRequestUrl(url, o));
+      const ctx = { request: url, namespace: 'egress-test' };
+      golden(`decision-${name}-text`, decisionFormats.text(d, ctx));
+      golden(`decision-${name}-json`, decisionFormats.json(d, ctx));
+    }
+  });
+});
+
+describe('render/apply.ts', () => {
+  const objs = policyObjects()
+    .filter((o) => o.metadata.namespace === 'egress-test' && o.kind !== 'Service')
+    .slice(0, 3)
+    .map(({ source: _source, ...o }) => o as unknown as KubeObject & { apiVersion: string });
+  const results: ApplyResult[] = objs.map((object, i) => ({
+    ref: objectRef(object),
+    action: (['created', 'configured', 'unchanged'] as const)[i] ?? 'created',
+    object: { ...object, metadata: { ...object.metadata, resourceVersion: String(100 + i) } },
+  }));
+  test('apply: result lines, names, JSON, YAML', async () => {
+    golden('apply-text', await applyFormats.text(results, { dryRun: 'none' }));
+    golden('apply-text-server-dry-run', await applyFormats.text(results, { dryRun: 'server' }));
+    golden('apply-name', await applyFormats.name(results, { dryRun: 'none' }));
+    golden('apply-json', await applyFormats.json(results, { dryRun: 'none' }));
+    golden('apply-yaml', await applyFormats.yaml(results, { dryRun: 'none' }));
+    golden('apply-json-one', await applyFormats.json(results.slice(0, 1), { dryRun: 'none' }));
+  });
+  test('--dry-run=client: the objects as they would be applied', async () => {
+    golden('print-name', await printFormats.name(objs));
+    golden('print-json', await printFormats.json(objs));
+    golden('print-yaml', await printFormats.yaml(objs));
+  });
+  test('delete lines, for real and as both dry runs', () => {
+    const refs = results.map((r) => r.ref);
+    golden(
+      'delete-lines',
+      [
+        renderDeleteResults(refs, 'none'),
+        renderDeleteResults(refs, 'client'),
+        renderDeleteResults(refs, 'server'),
+      ].join(''),
+    );
+  });
+});

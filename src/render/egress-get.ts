@@ -1,3 +1,4 @@
+import { stringify } from 'yaml';
 import type { KubeObject } from '../kube/resources.js';
 import { controllerStatus } from '../policy/status.js';
 import { CONTROLLER, ROUTE_KINDS, egressParents } from '../policy/types.js';
@@ -247,4 +248,15 @@ export function renderEgressReport(r: EgressGetReport, o: { allNamespaces: boole
     'RESOLVED',
   ];
   return renderTable(headers, rows);
+}
+
+/** `egress get` in the chosen `-o` format: the table, or the report as JSON or YAML. */
+export function renderEgressGet(
+  r: EgressGetReport,
+  output: 'table' | 'json' | 'yaml',
+  o: { allNamespaces: boolean },
+): string {
+  if (output === 'json') return `${JSON.stringify(r, null, 2)}\n`;
+  if (output === 'yaml') return stringify(r);
+  return renderEgressReport(r, o);
 }

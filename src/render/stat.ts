@@ -1,4 +1,5 @@
 import { Chalk } from 'chalk';
+import { stringify } from 'yaml';
 import { quantile, verdictOf, type EgressRow, type GroupBy, type Verdict } from '../metrics/egress.js';
 import { renderTable } from './table.js';
 
@@ -183,4 +184,17 @@ export function renderStatTable(r: StatReport, o: { wide: boolean; color: boolea
     : `Egress totals since each proxy started, across ${r.pods.scraped} pod(s) (use --interval 10s for rates).\n`;
   if (rows.length === 0) return `${head}No egress traffic seen.\n`;
   return head + renderTable(headers, rows);
+}
+
+/** `egress stat` in the chosen `-o` format: the table with its notes, or the report as JSON or YAML. */
+export function renderStatReport(
+  r: StatReport,
+  output: 'table' | 'wide' | 'json' | 'yaml',
+  o: { color: boolean },
+): string {
+  if (output === 'json') return `${JSON.stringify(r, null, 2)}\n`;
+  if (output === 'yaml') return stringify(r);
+  let text = renderStatTable(r, { wide: output === 'wide', color: o.color });
+  for (const n of r.notices) text += `note: ${n}\n`;
+  return text;
 }

@@ -23,7 +23,10 @@ export interface CommandInput {
   global: GlobalOptions;
 }
 
-/** The client namespaces the policy controller reads its global EgressNetworks from by default. */
+/**
+ * Where the policy controller looks for global EgressNetworks by default (its
+ * `--global-egress-network-namespace`, Helm `egress.globalEgressNetworkNamespace`).
+ */
 export const DEFAULT_EGRESS_NAMESPACE = 'linkerd-egress';
 /** The cluster's own networks when `--cluster-networks` is not given (RFC 1918, CGNAT, ULA). */
 export const DEFAULT_CLUSTER_NETWORKS = '10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8';

@@ -1,8 +1,13 @@
 import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode } from '../errors.js';
-import { validateNamespace } from '../manifests/validate.js';
-import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
+import {
+  connectSettings,
+  egressNamespaceFlag,
+  namespaceFlag,
+  resolveNamespace,
+  type GlobalOptions,
+} from '../options/global.js';
 import {
   addAllNamespacesFlag,
   addEgressNamespaceFlag,
@@ -57,7 +62,7 @@ export function validate(input: CommandInput): Options {
     output: f.output,
     namespace: namespaceFlag(f.namespace),
     allNamespaces: f.allNamespaces === true,
-    egressNamespace: validateNamespace('--egress-namespace', f.egressNamespace),
+    egressNamespace: egressNamespaceFlag(f.egressNamespace),
   };
 }
 

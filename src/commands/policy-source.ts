@@ -1,8 +1,14 @@
 import type { Deps } from '../deps.js';
 import { ClusterError, UsageError } from '../errors.js';
-import { parseClusterNetworks, validateNamespace } from '../manifests/validate.js';
+import { parseClusterNetworks } from '../manifests/validate.js';
 import type { Cidr } from '../net/cidr.js';
-import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
+import {
+  connectSettings,
+  egressNamespaceFlag,
+  namespaceFlag,
+  resolveNamespace,
+  type GlobalOptions,
+} from '../options/global.js';
 import type { PolicyObject } from '../policy/types.js';
 
 /** The flags `egress check` and `egress lint` share to say where the objects come from. */
@@ -29,7 +35,7 @@ export function toPolicySourceOptions(f: PolicySourceFlags, global: GlobalOption
     global,
     files: f.filename,
     clusterNetworks: parseClusterNetworks(f.clusterNetworks),
-    egressNamespace: validateNamespace('--egress-namespace', f.egressNamespace),
+    egressNamespace: egressNamespaceFlag(f.egressNamespace),
     namespace: namespaceFlag(f.namespace),
   };
 }

@@ -1,8 +1,13 @@
 import type { Deps } from '../deps.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Manifest } from '../manifests/build.js';
-import { validateNamespace } from '../manifests/validate.js';
-import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
+import {
+  connectSettings,
+  egressNamespaceFlag,
+  namespaceFlag,
+  resolveNamespace,
+  type GlobalOptions,
+} from '../options/global.js';
 import type { KubeClient } from '../kube/rest.js';
 
 /** The apply and scope flags (`addApplyFlags`, `addScopeFlags`) as commander gives them. */
@@ -37,7 +42,7 @@ export function toWriteOptions(f: WriteFlags, global: GlobalOptions): WriteOptio
   const diff = f.diff === true;
   if (diff && dryRun !== 'none') throw new UsageError('--diff already changes nothing: drop --dry-run');
   if (diff && f.output) throw new UsageError('--diff prints a diff: drop -o');
-  const egressNamespace = validateNamespace('--egress-namespace', f.egressNamespace);
+  const egressNamespace = egressNamespaceFlag(f.egressNamespace);
   const toGlobal = f.global === true;
   if (toGlobal && f.namespace !== undefined)
     throw new UsageError(

@@ -52,6 +52,11 @@ export function namespaceFlag(v: string | undefined): string | undefined {
   return v === undefined ? undefined : validateNamespace('-n/--namespace', v);
 }
 
+/** `--egress-namespace` (the policy controller's global egress namespace), checked. */
+export function egressNamespaceFlag(v: string): string {
+  return validateNamespace('--egress-namespace', v);
+}
+
 /**
  * The namespace a command works in, resolved in this one place: `-n` (already validated), else the
  * kubeconfig context's namespace, else the in-cluster service account's, else `default` (kubectl's

@@ -19,7 +19,7 @@ export function toPodChoice(
   return choice;
 }
 
-/** The selection in the resolved namespace (undefined: all namespaces). */
+/** The selection in the resolved namespace (undefined: all namespaces; never with a target, which toPodChoice refused). */
 export function inNamespace(c: PodChoice, namespace: string | undefined): Selection {
   return c.by === 'target' ? { ...c, namespace: namespace ?? '' } : { ...c, namespace };
 }

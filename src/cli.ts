@@ -1,33 +1,34 @@
 import { Command, Option } from 'commander';
+import * as egressAllow from './commands/egress-allow.js';
+import * as egressCheck from './commands/egress-check.js';
+import * as egressDelete from './commands/egress-delete.js';
+import * as egressDeny from './commands/egress-deny.js';
+import * as egressGet from './commands/egress-get.js';
+import * as egressLint from './commands/egress-lint.js';
+import * as egressRoute from './commands/egress-route.js';
+import * as egressStat from './commands/egress-stat.js';
+import type { CommandInput, CommandModule } from './commands/flags.js';
+import * as proxyMetrics from './commands/proxy-metrics.js';
+import * as sandbox from './commands/sandbox.js';
 import type { Deps } from './deps.js';
-import type { CliContext, CommandModule } from './cli/context.js';
-import { registerProxyMetrics } from './cli/proxy-metrics.js';
-import { registerEgress } from './cli/egress.js';
-import { registerSandbox } from './cli/sandbox.js';
+import { toGlobalOptions, type GlobalFlags } from './options/global.js';
 
 export const VERSION = '0.1.0';
 
-/**
- * Builds the commander program. Only flag definitions live here and in `src/cli/*`; each command's
- * implementation (and the Kubernetes client) is imported when that command runs.
- */
-export function buildProgram(deps: Deps, onExit: (code: number) => void): Command {
-  const ctx: CliContext = {
-    deps,
-    action(cmd, load: () => Promise<CommandModule>) {
-      return cmd.action(async (...params: unknown[]) => {
-        const self = params[params.length - 1] as Command;
-        const args = self.args.slice(0, self.registeredArguments.length);
-        const variadic = self.registeredArguments.at(-1)?.variadic;
-        const positional = variadic
-          ? self.processedArgs.flat().filter((a): a is string => typeof a === 'string')
-          : args;
-        const mod = await load();
-        onExit(await mod.run({ command: self.name(), args: positional, opts: self.optsWithGlobals() }, deps));
-      });
-    },
-  };
+/** What an action does with a command's validated options: run it (or, in tests, capture them). */
+export type Runner = (mod: CommandModule, options: unknown, deps: Deps) => Promise<number>;
 
+const runCommand: Runner = (mod, options, deps) => mod.run(options, deps);
+
+/**
+ * Builds the commander program from the command modules. Each module's `command()` declares its
+ * flags; the action resolves the global options once, runs the module's `validate()`, then `runner`.
+ */
+export function buildProgram(
+  deps: Deps,
+  onExit: (code: number) => void,
+  runner: Runner = runCommand,
+): Command {
   const program = new Command('egressctl')
     .description('See and control Linkerd egress traffic: proxy metrics, EgressNetworks, Gateway API routes')
     .version(VERSION, '--version', 'print the version')
@@ -66,9 +67,41 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
 `,
   );
 
-  registerProxyMetrics(program, ctx);
-  registerEgress(program, ctx);
-  registerSandbox(program, ctx);
+  const wire = (mod: CommandModule): Command =>
+    mod.command().action(async (...params: unknown[]) => {
+      const self = params[params.length - 1] as Command;
+      const variadic = self.registeredArguments.at(-1)?.variadic;
+      const args = variadic
+        ? self.processedArgs.flat().filter((a): a is string => typeof a === 'string')
+        : self.args.slice(0, self.registeredArguments.length);
+      const input: CommandInput = {
+        args,
+        opts: self.opts(),
+        global: toGlobalOptions(program.opts<GlobalFlags>()),
+      };
+      onExit(await runner(mod, mod.validate(input), deps));
+    });
+  // Each module types its own options; here they are only passed from validate() to run().
+  const m = (mod: unknown) => wire(mod as CommandModule);
+
+  program.addCommand(m(proxyMetrics));
+  const egress = new Command('egress').description(
+    'See and shape egress traffic (EgressNetworks and their routes)',
+  );
+  // see · change · know before you ship
+  for (const mod of [
+    egressStat,
+    egressDeny,
+    egressAllow,
+    egressRoute,
+    egressGet,
+    egressDelete,
+    egressCheck,
+    egressLint,
+  ])
+    egress.addCommand(m(mod));
+  program.addCommand(egress);
+  program.addCommand(m(sandbox));
   // addCommand() does not copy these settings to subcommands: apply them to the whole tree.
   const inherit = (cmd: Command): void => {
     for (const sub of cmd.commands) {
@@ -78,4 +111,26 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
   };
   inherit(program);
   return program;
+}
+
+/**
+ * Parses `argv` as the program would and returns the command's validated options without running it:
+ * for the argv → options table test. Throws what `validate()` or commander throws.
+ */
+export async function parseOptions(
+  argv: string[],
+  deps: Deps,
+): Promise<{ command: string; options: unknown }> {
+  let captured: { command: string; options: unknown } | undefined;
+  const program = buildProgram(
+    deps,
+    () => {},
+    (mod, options) => {
+      captured = { command: mod.command().name(), options };
+      return Promise.resolve(0);
+    },
+  );
+  await program.parseAsync(argv, { from: 'user' });
+  if (!captured) throw new Error(`no command ran for: ${argv.join(' ')}`);
+  return captured;
 }

@@ -1,3 +1,5 @@
+import type { ConnectSettings, KubeClient } from './kube/rest.js';
+
 /**
  * The I/O a command gets. Commands never touch `process` directly, so tests can pass in-memory sinks and
  * production has no test seams.
@@ -19,6 +21,11 @@ export interface Deps {
   signal: AbortSignal;
   /** Wall clock, injectable for tests of rates. */
   now: () => number;
+  /**
+   * Opens a Kubernetes API client: `runProcess` wires it to `kube/rest.ts` `connect`; tests may point
+   * it at a sandbox API server in-process. The caller closes the client.
+   */
+  kube: (settings: ConnectSettings) => Promise<KubeClient>;
 }
 
 /** Colour is on only for a TTY, and never with NO_COLOR set (https://no-color.org). */

@@ -47,6 +47,20 @@ export class ClusterError extends EgressctlError {
   }
 }
 
+/**
+ * The one mapping from a thrown value to an exit code. commander's own parse errors (unknown command,
+ * bad choice) are usage errors; its `--help` and `--version` exits are not failures. Anything untyped
+ * is taken as a cluster or network failure, since pure code throws `InvalidInput` for bad input.
+ */
+export function exitCodeOf(e: unknown): ExitCode {
+  if (e instanceof EgressctlError) return e.exitCode;
+  // Duck-typed so that the pure folders, which import this file, never pull in commander.
+  const c = e as { code?: unknown; exitCode?: unknown } | null;
+  if (typeof c?.code === 'string' && c.code.startsWith('commander.'))
+    return c.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  return ExitCode.Cluster;
+}
+
 /** One line for any thrown value, without a stack. */
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0] ?? e.message;

@@ -3,7 +3,7 @@ import { buildProgram } from './cli.js';
 
 export { buildProgram };
 import type { Deps } from './deps.js';
-import { EgressctlError, ExitCode, errorMessage } from './errors.js';
+import { EgressctlError, ExitCode, errorMessage, exitCodeOf } from './errors.js';
 
 /**
  * Runs egressctl with `argv` (without node and the script) and returns the exit code. Every thrown error
@@ -17,20 +17,17 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      if (e.exitCode === 0) return ExitCode.Ok;
-      return ExitCode.Usage;
-    }
-    if (e instanceof EgressctlError) {
-      deps.err.write(`error: ${e.message}\n`);
-      if (verbose && e.detail) deps.err.write(`${e.detail}\n`);
-      if (verbose && e.cause instanceof Error) deps.err.write(`cause: ${e.cause.stack ?? e.cause.message}\n`);
-      return e.exitCode;
-    }
+    const exit = exitCodeOf(e);
+    // commander has already printed its own errors (and --help / --version their text).
+    if (e instanceof CommanderError) return exit;
     deps.err.write(`error: ${errorMessage(e)}\n`);
-    if (verbose && e instanceof Error && e.stack) deps.err.write(`${e.stack}\n`);
-    return ExitCode.Cluster;
+    if (verbose) {
+      if (e instanceof EgressctlError) {
+        if (e.detail) deps.err.write(`${e.detail}\n`);
+        if (e.cause instanceof Error) deps.err.write(`cause: ${e.cause.stack ?? e.cause.message}\n`);
+      } else if (e instanceof Error && e.stack) deps.err.write(`${e.stack}\n`);
+    }
+    return exit;
   }
 }
 
@@ -56,6 +53,7 @@ export async function runProcess(): Promise<void> {
     cwd: process.cwd(),
     signal: controller.signal,
     now: () => Date.now(),
+    kube: async (settings) => (await import('./kube/rest.js')).connect(settings, process.env),
   };
   process.exitCode = await main(process.argv.slice(2), deps);
   process.off('SIGINT', onSignal);

@@ -53,3 +53,16 @@ test('pre-rendered --help and --version are exactly what the program prints', as
     assert.equal(fast.stdout, text, key);
   }
 });
+
+test('egress check --ip bogus is a usage error (exit 2) found before any file or cluster is read', async () => {
+  const r = await runCli(['egress', 'check', 'https://github.com', '--ip', 'bogus', '-f', 'no/such/dir']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'error: invalid --ip "bogus": want an IPv4 or IPv6 address, e.g. 203.0.113.10\n');
+});
+
+test('egress get declares --egress-namespace, the flag it reads', async () => {
+  const r = await runCli(['egress', 'get', '--egress-namespace', 'Not_A_Namespace']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: invalid --egress-namespace "Not_A_Namespace": /);
+});

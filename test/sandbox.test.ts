@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
 import { SERVED } from '../src/sandbox/resources.js';
-import type { StatReport } from '../src/render/stat.js';
+import type { StatReport } from '../src/metrics/stat.js';
 import { BIN, runCli } from './helpers/cli.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egressctl-sandbox-test-'));

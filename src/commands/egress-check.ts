@@ -1,76 +1,160 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { optString, type RawInput } from '../cli/context.js';
+import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
 import { ExitCode, UsageError } from '../errors.js';
+import { parseTarget, type Target } from '../kube/resolve.js';
 import { validateHeader } from '../manifests/validate.js';
-import { decide, parseRequestUrl, type Decision } from '../policy/engine.js';
-import { loadPolicySource } from './policy-source.js';
+import { parseIp } from '../net/cidr.js';
+import { connectSettings } from '../options/global.js';
+import {
+  addClusterNetworksFlag,
+  addEgressNamespaceFlag,
+  addNamespaceFlag,
+  collect,
+  withExamples,
+  type CommandInput,
+} from './flags.js';
+import {
+  loadPolicySource,
+  toPolicySourceOptions,
+  type PolicySourceFlags,
+  type PolicySourceOptions,
+} from './policy-source.js';
 
 /** `egress check URL` (can-i for egress) and `egress check --cases FILE`. Exit 0 yes, 1 no, 2 error. */
-export async function run(input: RawInput, deps: Deps): Promise<number> {
-  const o = input.opts;
-  const output = optString(o, 'output', 'text');
-  const cases = typeof o.cases === 'string' ? o.cases : undefined;
+export function command(): Command {
+  const cmd = new Command('check')
+    .description(
+      "Would this request be allowed? Explains the decision with Linkerd's rules (exit 0 yes, 1 no)",
+    )
+    .argument('[url]', 'http://host/path, https://host, grpc://host:port/svc/method, tcp://host:port')
+    .option('--from <pod>', 'the client pod (po/NAME); its namespace is the client namespace')
+    .option(
+      '-f, --filename <path>',
+      'read objects from files or directories instead of the cluster (repeatable)',
+      collect,
+      [],
+    )
+    .option('--ip <address>', 'the destination IP, when known')
+    .option('--method <method>', 'HTTP method', 'GET')
+    .option('--header <k=v>', 'request header (repeatable)', collect, [])
+    .option('--cases <file>', 'check every case in a cases file (exit 1 if any fails)')
+    .option('--assume-accepted', 'treat routes without status as Accepted (default for files)');
+  addEgressNamespaceFlag(cmd);
+  addClusterNetworksFlag(cmd);
+  cmd.addOption(
+    new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'junit']).default('text'),
+  );
+  addNamespaceFlag(cmd);
+  return withExamples(
+    cmd,
+    `
+  egressctl egress check -n payments https://api.stripe.com
+  egressctl egress check -n egress-test http://httpbin.org/get --method POST -f manifests/
+  egressctl egress check --cases examples/guide-cases.yaml -f examples/guide/ -o junit > report.xml`,
+  );
+}
+
+interface Flags extends PolicySourceFlags {
+  from?: string;
+  ip?: string;
+  method: string;
+  header: string[];
+  cases?: string;
+  assumeAccepted?: boolean;
+  output: 'text' | 'json' | 'junit';
+}
+
+/** One request (a URL), or every case of a cases file. */
+export type Check =
+  | { url: string; method: string; headers: Record<string, string>; ip: string | undefined }
+  | { cases: string };
+
+export interface Options {
+  check: Check;
+  /** `--from po/NAME`: the client namespace is that pod's. */
+  from: Target | undefined;
+  assumeAccepted: boolean;
+  output: Flags['output'];
+  source: PolicySourceOptions;
+}
+
+export function validate(input: CommandInput): Options {
+  const f = input.opts as unknown as Flags;
   const url = input.args[0];
-  if (!cases && !url)
+  if (f.cases === undefined && url === undefined)
     throw new UsageError('give a URL to check (e.g. https://api.stripe.com), or --cases FILE');
-  if (cases && url) throw new UsageError('give either a URL or --cases FILE, not both');
-  if (output === 'junit' && !cases) throw new UsageError('-o junit is for --cases runs');
+  if (f.cases !== undefined && url !== undefined)
+    throw new UsageError('give either a URL or --cases FILE, not both');
+  if (f.output === 'junit' && f.cases === undefined) throw new UsageError('-o junit is for --cases runs');
+  // Checked here, not by the engine: a bad --ip is a usage error (exit 2), never a failed check.
+  if (f.ip !== undefined && !parseIp(f.ip))
+    throw new UsageError(`invalid --ip "${f.ip}": want an IPv4 or IPv6 address, e.g. 203.0.113.10`);
   const headers = Object.fromEntries(
-    ((o.header as string[] | undefined) ?? []).map((h) => {
+    f.header.map((h) => {
       const { name, value } = validateHeader('--header', h);
       return [name, value];
     }),
   );
-  const request = url
-    ? toRequest(url, {
-        method: optString(o, 'method', 'GET'),
-        headers,
-        ip: typeof o.ip === 'string' ? o.ip : undefined,
-      })
-    : undefined;
-  const caseText = cases ? readCases(cases, deps.cwd) : undefined;
+  let from: Target | undefined;
+  if (f.from !== undefined) {
+    if (f.filename.length)
+      throw new UsageError('--from reads the pod from the cluster: use -n NAMESPACE with -f files');
+    const m = /^(?:po|pod|pods)\/(.+)$/.exec(f.from);
+    if (!m) throw new UsageError(`--from ${f.from}: want po/NAME`);
+    from = parseTarget(f.from);
+  }
+  return {
+    check:
+      f.cases !== undefined
+        ? { cases: f.cases }
+        : { url: url as string, method: f.method, headers, ip: f.ip },
+    from,
+    assumeAccepted: f.assumeAccepted === true,
+    output: f.output,
+    source: toPolicySourceOptions(f, input.global),
+  };
+}
 
-  const src = await loadPolicySource(input, deps);
-  let namespace = src.namespace;
-  if (typeof o.from === 'string') namespace = await podNamespace(o.from, input, deps, src.live);
-  const assumeAccepted = o.assumeAccepted === true || !src.live;
+export async function run(o: Options, deps: Deps): Promise<number> {
+  const { decide, parseRequestUrl } = await import('../policy/engine.js');
+  const c = o.check;
+  // Usage errors (the URL, the cases file) come before any kubeconfig or cluster is read.
+  const request =
+    'url' in c
+      ? toRequest(() => parseRequestUrl(c.url, { method: c.method, headers: c.headers, ip: c.ip }))
+      : undefined;
+  const caseText = 'cases' in c ? readCases(c.cases, deps.cwd) : undefined;
+
+  const src = await loadPolicySource(o.source, deps);
+  const namespace = o.from ? await podNamespace(o.from, src.namespace, o, deps) : src.namespace;
   const base = {
     objects: src.objects,
     clusterNetworks: src.clusterNetworks,
     globalNamespace: src.globalNamespace,
-    assumeAccepted,
+    assumeAccepted: o.assumeAccepted || !src.live,
   };
 
-  if (caseText !== undefined && cases) {
-    const { parseCases, runCases, renderCasesJson, renderCasesJunit, renderCasesText } =
-      await import('../policy/cases.js');
-    const results = runCases(parseCases(caseText, cases, namespace), base);
-    deps.out.write(
-      output === 'json'
-        ? renderCasesJson(results)
-        : output === 'junit'
-          ? renderCasesJunit(results, path.basename(cases))
-          : renderCasesText(results),
-    );
+  if ('cases' in c && caseText !== undefined) {
+    const { parseCases, runCases } = await import('../policy/cases.js');
+    const { casesFormats } = await import('../render/cases.js');
+    const results = runCases(parseCases(caseText, c.cases, namespace), base);
+    deps.out.write(casesFormats[o.output](results, { suite: path.basename(c.cases) }));
     return results.every((r) => r.pass) ? ExitCode.Ok : ExitCode.Findings;
   }
-  const d = decide({ ...base, clientNamespace: namespace }, request as NonNullable<typeof request>);
-  deps.out.write(
-    output === 'json'
-      ? `${JSON.stringify({ apiVersion: 'egressctl.linkerd.io/v1', kind: 'EgressDecision', request: url, namespace, allowed: d.verdict !== 'deny', ...d }, null, 2)}\n`
-      : renderDecision(d, namespace),
-  );
+  const { decisionFormats } = await import('../render/decision.js');
+  if (!('url' in c) || !request) return ExitCode.Usage; // validate() gave one of url and cases
+  const d = decide({ ...base, clientNamespace: namespace }, request);
+  if (o.output === 'junit') return ExitCode.Usage; // validate() allows -o junit only with --cases
+  deps.out.write(decisionFormats[o.output](d, { request: c.url, namespace }));
   return d.verdict === 'deny' ? ExitCode.Findings : ExitCode.Ok;
 }
 
-function toRequest(
-  url: string,
-  o: { method: string; headers: Record<string, string>; ip: string | undefined },
-) {
+/** The URL grammar lives in the engine; its refusals are usage errors. */
+function toRequest<T>(parse: () => T): T {
   try {
-    return parseRequestUrl(url, o);
+    return parse();
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -84,54 +168,14 @@ function readCases(file: string, cwd: string): string {
   }
 }
 
-async function podNamespace(from: string, input: RawInput, deps: Deps, live: boolean): Promise<string> {
-  if (!live) throw new UsageError('--from reads the pod from the cluster: use -n NAMESPACE with -f files');
-  const m = /^(?:po|pod|pods)\/(.+)$/.exec(from);
-  if (!m) throw new UsageError(`--from ${from}: want po/NAME`);
-  const { connect } = await import('../kube/rest.js');
-  const { resolvePods, parseTarget } = await import('../kube/resolve.js');
-  const client = await connect(input.opts, deps.env);
+/** The namespace of the `--from` pod, read from the cluster. */
+async function podNamespace(from: Target, namespace: string, o: Options, deps: Deps): Promise<string> {
+  const { resolvePods } = await import('../kube/resolve.js');
+  const client = await deps.kube(connectSettings(o.source.global, namespace));
   try {
-    const [pod] = await resolvePods(client, {
-      by: 'target',
-      target: parseTarget(from),
-      namespace: client.namespace,
-    });
-    return pod?.metadata.namespace ?? client.namespace;
+    const [pod] = await resolvePods(client, { by: 'target', target: from, namespace });
+    return pod?.metadata.namespace ?? namespace;
   } finally {
     client.close();
   }
-}
-
-/** `yes`/`no`, then the short why, then each of Linkerd's rules as applied. */
-export function renderDecision(d: Decision, namespace: string): string {
-  const lines = [d.verdict === 'deny' ? 'no' : 'yes'];
-  const field = (k: string, v: string) => lines.push(`  ${`${k}:`.padEnd(10)}${v}`);
-  field('from', `namespace ${namespace}`);
-  field(
-    'network',
-    d.network
-      ? `EgressNetwork ${d.network.namespace}/${d.network.name} (trafficPolicy ${d.network.trafficPolicy})`
-      : d.fallback
-        ? 'none (egress-fallback)'
-        : d.inCluster
-          ? 'none (in-cluster)'
-          : '-',
-  );
-  if (d.protocol) field('protocol', d.protocol);
-  if (d.route)
-    field(
-      'route',
-      d.route.default
-        ? `default route ${d.route.name}`
-        : `${d.route.kind} ${d.route.namespace}/${d.route.name}${d.route.rule ? `, rule ${d.route.rule}` : ''}`,
-    );
-  field(
-    'result',
-    `${d.verdict === 'redirect' ? 'redirected' : d.verdict === 'deny' ? 'denied' : 'allowed'}: ${d.effect}`,
-  );
-  lines.push('  why:');
-  d.steps.forEach((s, i) => lines.push(`    ${i + 1}. ${s.rule}\n       → ${s.result}`));
-  for (const a of d.assumptions) lines.push(`  assumed: ${a}`);
-  return `${lines.join('\n')}\n`;
 }

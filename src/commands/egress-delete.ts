@@ -1,13 +1,52 @@
-import type { RawInput } from '../cli/context.js';
+import { Command } from 'commander';
 import type { Deps } from '../deps.js';
-import { UsageError } from '../errors.js';
-import { deleteObjects } from '../kube/apply.js';
-import { defaultNamespace } from '../kube/config.js';
-import { connect } from '../kube/rest.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { apiVersionOf, objectRef, resourceByName, type KubeObject } from '../kube/resources.js';
+import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
+import { addNamespaceFlag, dryRunOption, withExamples, type CommandInput } from './flags.js';
+
+/** `egress delete KIND/NAME...`: delete EgressNetworks and routes. */
+export function command(): Command {
+  const cmd = new Command('delete')
+    .description('Delete an EgressNetwork or a route')
+    .argument(
+      '<kind/name...>',
+      'egressnetwork/NAME, httproute/NAME, grpcroute/NAME, tlsroute/NAME, tcproute/NAME',
+    )
+    .option('--ignore-not-found', 'treat a missing object as deleted');
+  addNamespaceFlag(cmd);
+  cmd.addOption(dryRunOption('none, client or server'));
+  return withExamples(
+    cmd,
+    `
+  egressctl egress delete -n egress-test httproute/httpbin-get
+  egressctl egress delete -n egress-test egressnetwork/all-egress-traffic --dry-run=server`,
+  );
+}
+
+interface Flags {
+  ignoreNotFound?: boolean;
+  namespace?: string;
+  dryRun?: 'none' | 'client' | 'server';
+}
+
+/** One object to delete; its namespace is the command's, resolved in `run`. */
+export interface DeleteTarget {
+  apiVersion: string;
+  kind: string;
+  name: string;
+}
+
+export interface Options {
+  global: GlobalOptions;
+  targets: DeleteTarget[];
+  namespace: string | undefined;
+  dryRun: 'none' | 'client' | 'server';
+  ignoreNotFound: boolean;
+}
 
 /** Parses `kind/name` arguments into object references, before anything touches the cluster. */
-export function toDeleteRefs(args: string[], namespace: string): KubeObject[] {
+export function toDeleteTargets(args: string[]): DeleteTarget[] {
   if (args.length === 0)
     throw new UsageError('nothing to delete: give KIND/NAME, e.g. httproute/httpbin-get');
   return args.map((a) => {
@@ -21,33 +60,40 @@ export function toDeleteRefs(args: string[], namespace: string): KubeObject[] {
     }
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
       throw new UsageError(`cannot delete "${a}": "${name}" is not a valid object name`);
-    return { apiVersion: apiVersionOf(r), kind: r.kind, metadata: { name, namespace } };
+    return { apiVersion: apiVersionOf(r), kind: r.kind, name };
   });
 }
 
-export async function run(input: RawInput, deps: Deps): Promise<number> {
-  const o = input.opts;
-  const dryRun = o.dryRun === true ? 'client' : ((o.dryRun as string | undefined) ?? 'none');
-  toDeleteRefs(input.args, 'default'); // usage errors before reading any kubeconfig
-  if (dryRun === 'client') {
-    const ns = defaultNamespace(
-      {
-        namespace: o.namespace as string | undefined,
-        kubeconfig: o.kubeconfig as string | undefined,
-        context: o.context as string | undefined,
-      },
-      deps.env,
-    );
-    for (const obj of toDeleteRefs(input.args, ns)) deps.out.write(`${objectRef(obj)} deleted (dry run)\n`);
-    return 0;
+export function validate(input: CommandInput): Options {
+  const f = input.opts as unknown as Flags;
+  return {
+    global: input.global,
+    targets: toDeleteTargets(input.args),
+    namespace: namespaceFlag(f.namespace),
+    dryRun: f.dryRun ?? 'none',
+    ignoreNotFound: f.ignoreNotFound === true,
+  };
+}
+
+export async function run(o: Options, deps: Deps): Promise<number> {
+  const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
+  const objs: KubeObject[] = o.targets.map((t) => ({
+    apiVersion: t.apiVersion,
+    kind: t.kind,
+    metadata: { name: t.name, namespace },
+  }));
+  if (o.dryRun === 'client') {
+    const { renderDeleteResults } = await import('../render/apply.js');
+    deps.out.write(renderDeleteResults(objs.map(objectRef), 'client'));
+    return ExitCode.Ok;
   }
-  const client = await connect(o, deps.env);
+  const { deleteObjects } = await import('../kube/apply.js');
+  const client = await deps.kube(connectSettings(o.global, namespace));
   try {
-    const objs = toDeleteRefs(input.args, client.namespace);
     return await deleteObjects(
       client,
       objs,
-      { dryRun: dryRun === 'server' ? 'server' : 'none', ignoreNotFound: o.ignoreNotFound === true },
+      { dryRun: o.dryRun === 'server' ? 'server' : 'none', ignoreNotFound: o.ignoreNotFound },
       deps,
     );
   } finally {

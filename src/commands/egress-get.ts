@@ -1,19 +1,80 @@
-import { stringify } from 'yaml';
-import type { RawInput } from '../cli/context.js';
+import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode } from '../errors.js';
-import { fetchPolicyObjects } from '../kube/objects.js';
-import { connect } from '../kube/rest.js';
-import { renderEgressReport, toEgressReport } from '../render/egress-get.js';
+import {
+  connectSettings,
+  egressNamespaceFlag,
+  namespaceFlag,
+  resolveNamespace,
+  type GlobalOptions,
+} from '../options/global.js';
+import {
+  addAllNamespacesFlag,
+  addEgressNamespaceFlag,
+  addNamespaceFlag,
+  withExamples,
+  type CommandInput,
+} from './flags.js';
 
-export async function run(input: RawInput, deps: Deps): Promise<number> {
-  const o = input.opts;
-  const all = o.allNamespaces === true;
-  const globalNamespace = typeof o.egressNamespace === 'string' ? o.egressNamespace : 'linkerd-egress';
-  const client = await connect(o, deps.env);
+/** `egress get [NAME]`: EgressNetworks with their policy, networks, status and attached routes. */
+export function command(): Command {
+  const cmd = new Command('get')
+    .description('Show EgressNetworks with their policy, networks, status and attached routes')
+    .argument('[name]', 'EgressNetwork name')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['table', 'yaml', 'json'])
+        .default('table'),
+    );
+  addNamespaceFlag(cmd);
+  addAllNamespacesFlag(cmd);
+  // The global namespace is read too: its networks apply to namespaces that have none of their own.
+  addEgressNamespaceFlag(cmd);
+  return withExamples(
+    cmd,
+    `
+  egressctl egress get -n egress-test
+  egressctl egress get -A -o yaml`,
+  );
+}
+
+interface Flags {
+  output: 'table' | 'yaml' | 'json';
+  namespace?: string;
+  allNamespaces?: boolean;
+  egressNamespace: string;
+}
+
+export interface Options {
+  global: GlobalOptions;
+  name: string | undefined;
+  output: Flags['output'];
+  namespace: string | undefined;
+  allNamespaces: boolean;
+  egressNamespace: string;
+}
+
+export function validate(input: CommandInput): Options {
+  const f = input.opts as unknown as Flags;
+  return {
+    global: input.global,
+    name: input.args[0],
+    output: f.output,
+    namespace: namespaceFlag(f.namespace),
+    allNamespaces: f.allNamespaces === true,
+    egressNamespace: egressNamespaceFlag(f.egressNamespace),
+  };
+}
+
+export async function run(o: Options, deps: Deps): Promise<number> {
+  const { fetchPolicyObjects } = await import('../kube/objects.js');
+  const { selectNetworks, toEgressReport } = await import('../policy/egress-report.js');
+  const { getFormats, renderWarnings } = await import('../render/egress-get.js');
+  const all = o.allNamespaces;
+  const globalNamespace = o.egressNamespace;
+  const ns = await resolveNamespace(o.global, o.namespace, deps.env);
+  const client = await deps.kube(connectSettings(o.global, ns));
   try {
-    const ns = client.namespace;
-    // The global namespace is read too: its networks apply to namespaces that have none of their own.
     const live = await fetchPolicyObjects(client, all ? 'all' : [ns, globalNamespace]);
     for (const r of live.notServed.filter(
       (x) => x.group !== 'policy.linkerd.io' || x.kind === 'EgressNetwork',
@@ -27,32 +88,24 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
         `warning: the cluster does not serve ${r.kind} (${r.group}/${r.version}); none listed. ${r.install}\n`,
       );
     }
-    const name = input.args[0];
+    const name = o.name;
     const report = toEgressReport(live.objects, { globalNamespace });
-    report.items = report.items.filter(
-      (i) =>
-        (all ||
-          i.namespace === ns ||
-          (i.namespace === globalNamespace && !report.items.some((x) => x.namespace === ns))) &&
-        (!name || i.name === name),
-    );
+    report.items = selectNetworks(report.items, { namespace: ns, globalNamespace, all, name });
     if (name && report.items.length === 0) {
       throw new ClusterError(
         `EgressNetwork ${ns}/${name} not found (list them with: egressctl egress get -n ${ns})`,
       );
     }
-    if (o.output === 'json') deps.out.write(`${JSON.stringify(report, null, 2)}\n`);
-    else if (o.output === 'yaml') deps.out.write(stringify(report));
-    else {
-      if (report.items.length === 0)
-        deps.err.write(
-          `No EgressNetworks found ${all ? 'in any namespace' : `in namespace ${ns} or ${globalNamespace}`}.\n`,
-        );
-      deps.out.write(
-        renderEgressReport(report, { allNamespaces: all || report.items.some((i) => i.namespace !== ns) }),
+    if (o.output === 'table' && report.items.length === 0)
+      deps.err.write(
+        `No EgressNetworks found ${all ? 'in any namespace' : `in namespace ${ns} or ${globalNamespace}`}.\n`,
       );
-      for (const w of report.warnings) deps.err.write(`warning: ${w}\n`);
-    }
+    deps.out.write(
+      getFormats[o.output](report, {
+        allNamespaces: all || report.items.some((i) => i.namespace !== ns),
+      }),
+    );
+    if (o.output === 'table') deps.err.write(renderWarnings(report.warnings));
     return ExitCode.Ok;
   } finally {
     client.close();

@@ -1,28 +1,77 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
-import { optString, type RawInput } from '../cli/context.js';
-import { parseDuration, parsePositiveInt } from '../cli/duration.js';
+import { Command, Option } from 'commander';
 import { useColor, type Deps } from '../deps.js';
 import { ClusterError, ExitCode, UsageError, errorMessage } from '../errors.js';
-import { resolvePods, describeSelection, toSelection, type Selection } from '../kube/resolve.js';
-import { connect, type KubeClient } from '../kube/rest.js';
-import { scrapePods } from '../kube/scrape.js';
-import {
-  EgressModel,
-  deltaExposition,
-  groupRows,
-  isEgressFamily,
-  mergeModels,
-  sortRows,
-  type GroupBy,
-} from '../metrics/egress.js';
-import { detachExposition, newInterner } from '../metrics/detach.js';
-import { parseMetrics, type Exposition } from '../metrics/parse.js';
-import { renderStatTable, toStatReport, type StatReport } from '../render/stat.js';
+import type { Selection } from '../kube/resolve.js';
+import type { KubeClient } from '../kube/rest.js';
+import type { GroupBy } from '../metrics/egress.js';
+import type { Exposition } from '../metrics/parse.js';
+import type { StatReport, StatSample } from '../metrics/stat.js';
+import { parseDuration, parsePositiveInt } from '../options/duration.js';
+import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
+import { addAllNamespacesFlag, addNamespaceFlag, withExamples, type CommandInput } from './flags.js';
+import { inNamespace, toPodChoice, type PodChoice } from './pods.js';
 
-interface StatOptions {
-  selection: (ns: string) => Selection;
+/** `egress stat [TARGET]`: egress traffic per network, route and host, with what policy did to it. */
+export function command(): Command {
+  const cmd = new Command('stat')
+    .description('Egress traffic per network, route and host, with what the policy did to it')
+    .argument('[target]', 'TYPE/NAME: po|pod, deploy, sts, ds, rs, rc, job or cj')
+    .option('-l, --selector <selector>', 'pods matching a label selector')
+    .option('--all', 'every pod in the namespace (the default when no target is given)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['table', 'wide', 'json', 'yaml'])
+        .default('table'),
+    )
+    .addOption(
+      new Option('--by <dimension>', 'group rows by')
+        .choices(['network', 'route', 'host', 'pod'])
+        .default('host'),
+    )
+    .option('--interval <duration>', 'scrape twice this far apart and show rates (0: totals only)', '0')
+    .option('-w, --watch', 'refresh every --interval (default 10s) until Ctrl-C')
+    .option(
+      '--fail-on-deny',
+      'exit 1 when denied traffic is seen (in the rate window when --interval is set)',
+    )
+    .option('--max-concurrency <n>', 'pods scraped at once', '16')
+    .option('--timeout <duration>', 'deadline for each scrape round', '30s')
+    .option('--pod-timeout <duration>', 'deadline for each pod', '10s');
+  addNamespaceFlag(cmd);
+  addAllNamespacesFlag(cmd);
+  return withExamples(
+    cmd,
+    `
+  egressctl egress stat -n egress-test po/client
+  egressctl egress stat -n egress-test deploy/web --by route --interval 10s
+  egressctl egress stat -A --watch
+  egressctl egress stat -n payments --all --interval 30s --fail-on-deny -o json   # CI gate`,
+  );
+}
+
+interface Flags {
+  selector?: string;
+  all?: boolean;
   output: 'table' | 'wide' | 'json' | 'yaml';
+  by: GroupBy;
+  interval: string;
+  watch?: boolean;
+  failOnDeny?: boolean;
+  maxConcurrency: string;
+  timeout: string;
+  podTimeout: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+}
+
+export interface Options {
+  global: GlobalOptions;
+  pods: PodChoice;
+  /** `-n`; undefined with `-A` (all namespaces) or when the kubeconfig says. */
+  namespace: string | undefined;
+  allNamespaces: boolean;
+  output: Flags['output'];
   by: GroupBy;
   intervalMs: number;
   watch: boolean;
@@ -33,48 +82,67 @@ interface StatOptions {
 }
 
 /** Checks every flag before the cluster is contacted. */
-export function validate(input: RawInput): StatOptions {
-  const o = input.opts;
-  const all = o.allNamespaces === true;
-  if (all && typeof o.namespace === 'string')
+export function validate(input: CommandInput): Options {
+  const f = input.opts as unknown as Flags;
+  const all = f.allNamespaces === true;
+  if (all && f.namespace !== undefined)
     throw new UsageError('-A and -n are exclusive: choose all namespaces or one');
-  const watch = o.watch === true;
-  let intervalMs = parseDuration(optString(o, 'interval', '0'), '--interval');
+  const watch = f.watch === true;
+  let intervalMs = parseDuration(f.interval, '--interval');
   if (watch && intervalMs === 0) intervalMs = 10_000;
   if (intervalMs > 0 && intervalMs < 1000)
-    throw new UsageError(`--interval ${optString(o, 'interval', '')} is too short: use 1s or more`);
+    throw new UsageError(`--interval ${f.interval} is too short: use 1s or more`);
   const target = input.args[0];
   // With no target, selector or --all, stat looks at every pod of the namespace.
-  const chosen = target !== undefined || typeof o.selector === 'string' || o.all === true;
-  const sel = (ns: string) => toSelection(target, chosen ? o : { ...o, all: true }, all ? undefined : ns);
-  sel('default'); // flag errors now
+  const chosen = target !== undefined || f.selector !== undefined || f.all === true;
   return {
-    selection: sel,
-    output: optString(o, 'output', 'table') as StatOptions['output'],
-    by: optString(o, 'by', 'host') as GroupBy,
+    global: input.global,
+    pods: toPodChoice(target, chosen ? f : { ...f, all: true }, all),
+    namespace: namespaceFlag(f.namespace),
+    allNamespaces: all,
+    output: f.output,
+    by: f.by,
     intervalMs,
     watch,
-    failOnDeny: o.failOnDeny === true,
-    concurrency: parsePositiveInt(optString(o, 'maxConcurrency', '16'), '--max-concurrency', 256),
-    timeoutMs: parseDuration(optString(o, 'timeout', '30s'), '--timeout'),
-    podTimeoutMs: parseDuration(optString(o, 'podTimeout', '10s'), '--pod-timeout'),
+    failOnDeny: f.failOnDeny === true,
+    concurrency: parsePositiveInt(f.maxConcurrency, '--max-concurrency', 256),
+    timeoutMs: parseDuration(f.timeout, '--timeout'),
+    podTimeoutMs: parseDuration(f.podTimeout, '--pod-timeout'),
   };
 }
 
-interface Round {
-  at: number;
-  /** `namespace/pod` → its egress families. */
-  expositions: Map<string, Exposition>;
-  failed: { namespace: string; pod: string; error: string }[];
-  scraped: number;
+/** The modules a scrape needs, loaded when `run` starts (never for `--help`). */
+async function loadStat() {
+  return {
+    ...(await import('../kube/resolve.js')),
+    ...(await import('../kube/scrape.js')),
+    ...(await import('../metrics/egress.js')),
+    ...(await import('../metrics/detach.js')),
+    ...(await import('../metrics/parse.js')),
+    ...(await import('../metrics/stat.js')),
+    ...(await import('../render/stat.js')),
+  };
 }
+type StatModules = Awaited<ReturnType<typeof loadStat>>;
+
+type Round = StatSample;
 
 async function scrapeRound(
+  m: StatModules,
   client: KubeClient,
   selection: Selection,
-  o: StatOptions,
+  o: Options,
   deps: Deps,
 ): Promise<Round> {
+  const {
+    describeSelection,
+    detachExposition,
+    isEgressFamily,
+    newInterner,
+    parseMetrics,
+    resolvePods,
+    scrapePods,
+  } = m;
   const pods = await resolvePods(client, selection);
   if (pods.length === 0) throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
   const expositions = new Map<string, Exposition>();
@@ -106,62 +174,30 @@ async function scrapeRound(
   return { at, expositions, failed, scraped: pods.length };
 }
 
-/** Rows for one window: totals of `curr`, or deltas from `prev`. */
-function report(prev: Round | undefined, curr: Round, o: StatOptions): StatReport {
-  const perPod = new Map<string, ReturnType<typeof mergeModels>>();
-  const models: EgressModel[] = [];
-  const hostnamesOff = new Set<string>();
-  for (const [pod, e] of curr.expositions) {
-    const m = new EgressModel();
-    m.add(pod, prev ? deltaExposition(prev.expositions.get(pod), e) : e);
-    // In a rate window, series that did not move (frozen after a policy change) are not traffic.
-    if (prev)
-      for (const [k, r] of m.rows) if (r.counts.requests === 0 && r.counts.opened === 0) m.rows.delete(k);
-    for (const p of m.hostnamesOff) hostnamesOff.add(p);
-    models.push(m);
-    if (o.by === 'pod') perPod.set(pod, mergeModels([m]));
-  }
-  const rows = sortRows(groupRows(mergeModels(models), o.by, perPod));
-  const seconds = prev ? Math.max(0.001, (curr.at - prev.at) / 1000) : undefined;
-  return toStatReport(rows, {
-    seconds,
-    groupBy: o.by,
-    scraped: curr.scraped,
-    failed: curr.failed,
-    hostnamesOff: [...hostnamesOff].sort(),
-  });
-}
-
-function renderReport(r: StatReport, o: StatOptions, deps: Deps): string {
-  if (o.output === 'json') return `${JSON.stringify(r, null, 2)}\n`;
-  if (o.output === 'yaml') return stringify(r);
-  let text = renderStatTable(r, { wide: o.output === 'wide', color: useColor(deps) });
-  for (const n of r.notices) text += `note: ${n}\n`;
-  return text;
-}
-
-export async function run(input: RawInput, deps: Deps): Promise<number> {
-  const o = validate(input);
-  const client = await connect(input.opts, deps.env);
+export async function run(o: Options, deps: Deps): Promise<number> {
+  const m = await loadStat();
+  const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
+  const client = await deps.kube(connectSettings(o.global, namespace));
+  const render = (r: StatReport) => m.statFormats[o.output](r, { color: useColor(deps) });
   try {
-    const selection = o.selection(client.namespace);
+    const selection = inNamespace(o.pods, o.allNamespaces ? undefined : namespace);
     let prev: Round | undefined;
-    let curr = await scrapeRound(client, selection, o, deps);
+    let curr = await scrapeRound(m, client, selection, o, deps);
     if (o.intervalMs > 0) {
       prev = curr;
       if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
-      curr = await scrapeRound(client, selection, o, deps);
+      curr = await scrapeRound(m, client, selection, o, deps);
     }
-    let r = report(prev, curr, o);
-    if (!o.watch) return finish(r, o, deps);
+    let r = m.toStatWindow(prev, curr, o.by);
+    if (!o.watch) return finish(r, render(r), o, deps);
     // --watch: redraw every interval until Ctrl-C.
     for (;;) {
-      deps.out.write(`${deps.stdoutIsTTY ? '\x1b[H\x1b[2J' : ''}${renderReport(r, o, deps)}`);
+      deps.out.write(`${deps.stdoutIsTTY ? '\x1b[H\x1b[2J' : ''}${render(r)}`);
       for (const f of r.pods.failed) deps.err.write(`warning: ${f.error}\n`);
       if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
       prev = curr;
-      curr = await scrapeRound(client, selection, o, deps);
-      r = report(prev, curr, o);
+      curr = await scrapeRound(m, client, selection, o, deps);
+      r = m.toStatWindow(prev, curr, o.by);
     }
   } finally {
     client.close();
@@ -178,8 +214,8 @@ async function wait(ms: number, deps: Deps): Promise<boolean> {
   }
 }
 
-function finish(r: StatReport, o: StatOptions, deps: Deps): number {
-  deps.out.write(renderReport(r, o, deps));
+function finish(r: StatReport, text: string, o: Options, deps: Deps): number {
+  deps.out.write(text);
   if (r.pods.failed.length) {
     const first = r.pods.failed[0];
     deps.err.write(

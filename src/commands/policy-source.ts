@@ -1,9 +1,44 @@
-import { optString, type RawInput } from '../cli/context.js';
 import type { Deps } from '../deps.js';
 import { ClusterError, UsageError } from '../errors.js';
-import { parseClusterNetworks, validateNamespace } from '../manifests/validate.js';
+import { parseClusterNetworks } from '../manifests/validate.js';
 import type { Cidr } from '../net/cidr.js';
+import {
+  connectSettings,
+  egressNamespaceFlag,
+  namespaceFlag,
+  resolveNamespace,
+  type GlobalOptions,
+} from '../options/global.js';
 import type { PolicyObject } from '../policy/types.js';
+
+/** The flags `egress check` and `egress lint` share to say where the objects come from. */
+export interface PolicySourceFlags {
+  filename: string[];
+  namespace?: string;
+  egressNamespace: string;
+  clusterNetworks: string;
+}
+
+/** Where `check` and `lint` read objects from, checked. */
+export interface PolicySourceOptions {
+  global: GlobalOptions;
+  /** `-f` files and directories; none means the live cluster. */
+  files: string[];
+  namespace: string | undefined;
+  egressNamespace: string;
+  clusterNetworks: Cidr[];
+}
+
+/** Pure: the shared flags of `check` and `lint`. */
+export function toPolicySourceOptions(f: PolicySourceFlags, global: GlobalOptions): PolicySourceOptions {
+  return {
+    global,
+    files: f.filename,
+    clusterNetworks: parseClusterNetworks(f.clusterNetworks),
+    egressNamespace: egressNamespaceFlag(f.egressNamespace),
+    namespace: namespaceFlag(f.namespace),
+  };
+}
 
 export interface PolicySource {
   objects: PolicyObject[];
@@ -18,39 +53,31 @@ export interface PolicySource {
  * cluster needed), or live from the cluster (the namespace and the global egress namespace, or all).
  */
 export async function loadPolicySource(
-  input: RawInput,
+  o: PolicySourceOptions,
   deps: Deps,
-  o: { allNamespaces?: boolean } = {},
+  scope: { allNamespaces?: boolean } = {},
 ): Promise<PolicySource> {
-  const opts = input.opts;
-  const files = (opts.filename as string[] | undefined) ?? [];
-  const clusterNetworks = parseClusterNetworks(optString(opts, 'clusterNetworks', ''));
-  const globalNamespace = validateNamespace(
-    '--egress-namespace',
-    optString(opts, 'egressNamespace', 'linkerd-egress'),
-  );
-  if (files.length) {
+  const { clusterNetworks, egressNamespace: globalNamespace } = o;
+  if (o.files.length) {
     const { loadManifestFiles } = await import('../policy/load.js');
-    const namespace = validateNamespace('-n/--namespace', optString(opts, 'namespace', 'default'));
     return {
-      objects: loadManifestFiles(files, deps.cwd),
+      objects: loadManifestFiles(o.files, deps.cwd),
       live: false,
-      namespace,
+      namespace: await resolveNamespace(o.global, o.namespace, deps.env, { offline: true }),
       clusterNetworks,
       globalNamespace,
     };
   }
-  const { connect } = await import('../kube/rest.js');
   const { fetchPolicyObjects } = await import('../kube/objects.js');
-  const client = await connect(opts, deps.env).catch((e: unknown) => {
+  const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
+  const client = await deps.kube(connectSettings(o.global, namespace)).catch((e: unknown) => {
     if (e instanceof UsageError && e.message.startsWith('no kubeconfig found')) {
       throw new UsageError(`${e.message}; to check manifests without a cluster, pass -f FILE|DIR`);
     }
     throw e;
   });
   try {
-    const namespace = client.namespace;
-    const live = await fetchPolicyObjects(client, o.allNamespaces ? 'all' : [namespace, globalNamespace]);
+    const live = await fetchPolicyObjects(client, scope.allNamespaces ? 'all' : [namespace, globalNamespace]);
     if (live.notServed.some((r) => r.kind === 'EgressNetwork')) {
       throw new ClusterError(
         'the cluster does not serve EgressNetwork (egressnetworks.policy.linkerd.io/v1alpha1): install the Linkerd 2.17+ CRDs (linkerd install --crds | kubectl apply -f -)',

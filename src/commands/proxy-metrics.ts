@@ -1,48 +1,94 @@
-import { optString, type RawInput } from '../cli/context.js';
-import { parseDuration, parsePositiveInt } from '../cli/duration.js';
+import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
-import { ClusterError, ExitCode, errorMessage } from '../errors.js';
-import { connect } from '../kube/rest.js';
-import { describeSelection, resolvePods, toSelection, type Selection } from '../kube/resolve.js';
-import { scrapePods, type ScrapeResult } from '../kube/scrape.js';
+import { ClusterError, ExitCode } from '../errors.js';
+import type { ScrapeResult } from '../kube/scrape.js';
+import { parseDuration, parsePositiveInt } from '../options/duration.js';
+import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
+import { addNamespaceFlag, withExamples, type CommandInput } from './flags.js';
+import { inNamespace, toPodChoice, type PodChoice } from './pods.js';
 
-export interface ProxyMetricsOptions {
-  selection: Selection;
+/** `proxy-metrics [TARGET]`: each pod's Linkerd proxy /metrics, like `linkerd diagnostics proxy-metrics`. */
+export function command(): Command {
+  const cmd = new Command('proxy-metrics')
+    .description("Fetch the /metrics of each pod's Linkerd proxy through the Kubernetes API (port-forward)")
+    .argument('[target]', 'TYPE/NAME: po|pod, deploy, sts, ds, rs, rc, job or cj')
+    .option('-l, --selector <selector>', 'pods matching a label selector (a=b,c!=d,e in (x,y))')
+    .option('--all', 'every pod in the namespace')
+    .option(
+      '--egress',
+      'keep only samples with parent_kind="EgressNetwork" (with their HELP/TYPE/UNIT lines)',
+    )
+    .option(
+      '--obfuscate',
+      'replace identifying label values (hostnames, IPs, names) with a stable 8-hex hash',
+    )
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['raw', 'json']).default('raw'))
+    .option('--max-concurrency <n>', 'pods scraped at once', '16')
+    .option('--timeout <duration>', 'deadline for the whole command', '30s')
+    .option('--pod-timeout <duration>', 'deadline for each pod (connect, forward and read)', '10s');
+  addNamespaceFlag(cmd);
+  return withExamples(
+    cmd,
+    `
+  egressctl proxy-metrics -n egress-test po/client
+  egressctl proxy-metrics -n egress-test deploy/web --egress
+  egressctl proxy-metrics -n egress-test -l app=web -o json | jq '.[].pod'
+  egressctl proxy-metrics -n egress-test --all --obfuscate > dump.txt
+  kubectl egress proxy-metrics po/client        # as a kubectl plugin`,
+  );
+}
+
+interface Flags {
+  selector?: string;
+  all?: boolean;
+  egress?: boolean;
+  obfuscate?: boolean;
+  output: 'raw' | 'json';
+  maxConcurrency: string;
+  timeout: string;
+  podTimeout: string;
+  namespace?: string;
+}
+
+export interface Options {
+  global: GlobalOptions;
+  pods: PodChoice;
+  namespace: string | undefined;
   output: 'raw' | 'json';
   egress: boolean;
   obfuscate: boolean;
   concurrency: number;
   timeoutMs: number;
   podTimeoutMs: number;
-  verbose: boolean;
 }
 
-/** Checks flags before anything touches the network. */
-export function validate(input: RawInput, defaultNamespace: () => string): ProxyMetricsOptions {
-  const o = input.opts;
-  const output = o.output === 'json' ? 'json' : 'raw';
-  const namespace = typeof o.namespace === 'string' ? o.namespace : defaultNamespace();
+/** Checks flags before anything touches the kubeconfig or the network. */
+export function validate(input: CommandInput): Options {
+  const f = input.opts as unknown as Flags;
   return {
-    selection: toSelection(input.args[0], o, namespace),
-    output,
-    egress: o.egress === true,
-    obfuscate: o.obfuscate === true,
-    concurrency: parsePositiveInt(optString(o, 'maxConcurrency', '16'), '--max-concurrency', 256),
-    timeoutMs: parseDuration(optString(o, 'timeout', '30s'), '--timeout'),
-    podTimeoutMs: parseDuration(optString(o, 'podTimeout', '10s'), '--pod-timeout'),
-    verbose: o.verbose === true,
+    global: input.global,
+    pods: toPodChoice(input.args[0], f, false),
+    namespace: namespaceFlag(f.namespace),
+    output: f.output,
+    egress: f.egress === true,
+    obfuscate: f.obfuscate === true,
+    concurrency: parsePositiveInt(f.maxConcurrency, '--max-concurrency', 256),
+    timeoutMs: parseDuration(f.timeout, '--timeout'),
+    podTimeoutMs: parseDuration(f.podTimeout, '--pod-timeout'),
   };
 }
 
-export async function run(input: RawInput, deps: Deps): Promise<number> {
-  // Flag checks first, with a stand-in namespace, so usage errors never wait on the kubeconfig or cluster.
-  validate(input, () => 'default');
-  const client = await connect(input.opts, deps.env, { maxSockets: 8 });
+export async function run(opts: Options, deps: Deps): Promise<number> {
+  const { describeSelection, resolvePods } = await import('../kube/resolve.js');
+  const { scrapePods } = await import('../kube/scrape.js');
+  const { renderPodMetrics } = await import('../render/proxy-metrics.js');
+  const namespace = await resolveNamespace(opts.global, opts.namespace, deps.env);
+  const client = await deps.kube(connectSettings(opts.global, namespace, { maxSockets: 8 }));
   try {
-    const opts = validate(input, () => client.namespace);
-    const pods = await resolvePods(client, opts.selection);
+    const selection = inNamespace(opts.pods, namespace);
+    const pods = await resolvePods(client, selection);
     if (pods.length === 0) {
-      throw new ClusterError(`no pods found for ${describeSelection(opts.selection)}`);
+      throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
     }
     const metrics =
       opts.egress || opts.obfuscate || opts.output === 'json'
@@ -58,7 +104,7 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
       while (ready.has(next)) {
         const item = ready.get(next) as ScrapeResult;
         ready.delete(next);
-        const out = render(item, next, total, opts, metrics);
+        const out = renderPodMetrics(item, next, total, opts, metrics);
         item.body = undefined;
         if (out.error) failures.push(out.error);
         if (opts.output === 'json') deps.out.write(`${next === 0 ? '[\n' : ',\n'}${out.text}`);
@@ -79,67 +125,11 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
       deps.err.write(
         `error: ${failures.length} of ${results.length} pods failed${opts.output === 'raw' ? ' (see the # ERROR lines)' : ''}: ${first}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}\n`,
       );
-      if (opts.verbose) for (const f of failures.slice(1)) deps.err.write(`  ${f}\n`);
+      if (opts.global.verbose) for (const f of failures.slice(1)) deps.err.write(`  ${f}\n`);
       return ExitCode.Cluster;
     }
     return ExitCode.Ok;
   } finally {
     client.close();
   }
-}
-
-type MetricsModule = typeof import('../metrics/index.js');
-
-/** One result in linkerd's layout (or as a JSON array element), after --egress / --obfuscate. */
-function render(
-  r: ScrapeResult,
-  i: number,
-  total: number,
-  opts: ProxyMetricsOptions,
-  metrics: MetricsModule | undefined,
-): { text: string; error?: string } {
-  let body = r.body;
-  let error = r.error;
-  let families: unknown;
-  if (body !== undefined && metrics) {
-    try {
-      if (opts.egress || opts.output === 'json') {
-        let e = metrics.parseMetrics(body, opts.egress ? { keep: metrics.mayHoldEgress } : {});
-        if (opts.egress) e = metrics.egressOnly(e);
-        if (opts.obfuscate) e = metrics.obfuscateFamilies(e);
-        if (opts.output === 'json') {
-          families = e.families.map((f) => ({
-            name: f.name,
-            type: f.type,
-            ...(f.help !== undefined ? { help: f.help } : {}),
-            ...(f.unit !== undefined ? { unit: f.unit } : {}),
-            samples: f.samples.map((s) => ({
-              name: s.name,
-              labels: s.labels,
-              value: Number.isFinite(s.value) ? s.value : metrics.valueText(s),
-            })),
-          }));
-        } else body = metrics.serializeMetrics(e);
-      } else if (opts.obfuscate) {
-        body = metrics.obfuscateText(body);
-      }
-    } catch (e) {
-      error = `pod ${r.namespace}/${r.pod}: ${errorMessage(e)}`;
-      body = undefined;
-    }
-  }
-  if (opts.output === 'json') {
-    const obj = {
-      pod: r.pod,
-      namespace: r.namespace,
-      ...(r.container ? { container: r.container, port: r.port } : {}),
-      ...(error ? { error } : { families }),
-    };
-    return { text: JSON.stringify(obj, null, 2).replace(/^/gm, '  '), ...(error ? { error } : {}) };
-  }
-  const head = `#\n# POD ${r.pod} (${i + 1} of ${total})\n#\n`;
-  const text = error
-    ? `${head}# ERROR: ${error}\n`
-    : `${head}${(body as string).endsWith('\n') || body === '' ? (body as string) : `${body}\n`}`;
-  return { text, ...(error ? { error } : {}) };
 }

@@ -1,22 +1,82 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { optString, type RawInput } from '../cli/context.js';
-import { parsePositiveInt } from '../cli/duration.js';
+import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode, UsageError } from '../errors.js';
+import { parsePositiveInt } from '../options/duration.js';
+import { withExamples, type CommandInput } from './flags.js';
 
 /** `egressctl sandbox`: runs until Ctrl-C; `--demo` walks through the Linkerd egress guide and exits. */
-export async function run(input: RawInput, deps: Deps): Promise<number> {
-  const o = input.opts;
-  const portText = optString(o, 'port', '0');
-  if (!/^\d+$/.test(portText) || Number(portText) > 65535)
-    throw new UsageError(`invalid --port "${portText}": want 0 (any free port) to 65535`);
-  const pods = parsePositiveInt(optString(o, 'pods', '1'), '--pods', 5000);
-  const rate = parsePositiveInt(optString(o, 'rate', '5'), '--rate', 1000);
-  const statePath = typeof o.state === 'string' ? path.resolve(deps.cwd, o.state) : undefined;
+export function command(): Command {
+  const cmd = new Command('sandbox')
+    .description('Run a simulated Kubernetes + Linkerd cluster on loopback, with the egress guide preloaded')
+    .option('--port <n>', 'API server port (0: any free port)', '0')
+    .addOption(
+      new Option('--scenario <name>', 'what to preload').choices(['guide', 'empty']).default('guide'),
+    )
+    .option('--state <file>', 'load objects from FILE on start and save them there on exit')
+    .option('--pods <n>', 'number of simulated client pods', '1')
+    .option('--rate <n>', 'simulated requests per second per destination', '5')
+    .option('--tls', 'serve the API over HTTPS with a generated CA')
+    .option(
+      '--demo',
+      'walk through the Linkerd egress guide, printing each egressctl command and its output, then exit',
+    );
+  return withExamples(
+    cmd,
+    `
+  egressctl sandbox                       # prints: export KUBECONFIG=…
+  egressctl sandbox --port 6443 --state sandbox.json
+  egressctl sandbox --kubeconfig /tmp/sandbox.kubeconfig   # where to write the kubeconfig
+  egressctl sandbox --demo                # the Linkerd egress guide, end to end (npm run demo)`,
+  );
+}
+
+interface Flags {
+  port: string;
+  scenario: 'guide' | 'empty';
+  state?: string;
+  pods: string;
+  rate: string;
+  tls?: boolean;
+  demo?: boolean;
+}
+
+export interface Options {
+  port: number;
+  scenario: Flags['scenario'];
+  /** `--state`, as given (resolved against the working directory in `run`). */
+  state: string | undefined;
+  pods: number;
+  rate: number;
+  tls: boolean;
+  demo: boolean;
+  /** The global `--kubeconfig`: here, where to write the sandbox's kubeconfig (else a temp file). */
+  kubeconfig: string | undefined;
+}
+
+export function validate(input: CommandInput): Options {
+  const f = input.opts as unknown as Flags;
+  if (!/^\d+$/.test(f.port) || Number(f.port) > 65535)
+    throw new UsageError(`invalid --port "${f.port}": want 0 (any free port) to 65535`);
+  return {
+    port: Number(f.port),
+    scenario: f.scenario,
+    state: f.state,
+    pods: parsePositiveInt(f.pods, '--pods', 5000),
+    rate: parsePositiveInt(f.rate, '--rate', 1000),
+    tls: f.tls === true,
+    demo: f.demo === true,
+    kubeconfig: input.global.kubeconfig,
+  };
+}
+
+export async function run(o: Options, deps: Deps): Promise<number> {
+  const { pods, rate } = o;
+  const statePath = o.state !== undefined ? path.resolve(deps.cwd, o.state) : undefined;
   const kubeconfigPath =
-    typeof o.kubeconfig === 'string'
+    o.kubeconfig !== undefined
       ? path.resolve(deps.cwd, o.kubeconfig)
       : path.join(os.tmpdir(), `egressctl-sandbox-${process.pid}.kubeconfig`);
   const { startSandbox } = await import('../sandbox/sandbox.js');
@@ -24,9 +84,9 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
   let sb: Awaited<ReturnType<typeof startSandbox>>;
   try {
     sb = await startSandbox({
-      port: Number(portText),
-      tls: o.tls === true,
-      scenario: optString(o, 'scenario', 'guide') as 'guide' | 'empty',
+      port: o.port,
+      tls: o.tls,
+      scenario: o.scenario,
       pods,
       rate,
       statePath,
@@ -34,7 +94,7 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE')
-      throw new ClusterError(`port ${portText} is in use: choose another --port, or 0 for any free port`);
+      throw new ClusterError(`port ${o.port} is in use: choose another --port, or 0 for any free port`);
     throw e;
   }
   try {
@@ -47,7 +107,7 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
   }
   const readyMs = deps.now() - t0;
   try {
-    if (o.demo === true) {
+    if (o.demo) {
       const { runDemo } = await import('../sandbox/demo.js');
       return await runDemo(sb, kubeconfigPath, deps);
     }
@@ -72,6 +132,6 @@ export async function run(input: RawInput, deps: Deps): Promise<number> {
   } finally {
     if (statePath) sb.save(statePath);
     await sb.stop();
-    if (typeof o.kubeconfig !== 'string') fs.rmSync(kubeconfigPath, { force: true });
+    if (o.kubeconfig === undefined) fs.rmSync(kubeconfigPath, { force: true });
   }
 }

@@ -1,67 +1,70 @@
-import { optString, type RawInput } from '../cli/context.js';
 import type { Deps } from '../deps.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Manifest } from '../manifests/build.js';
-import { routeTypeConflict } from '../manifests/build.js';
-import { validateNamespace } from '../manifests/validate.js';
-import { egressParents } from '../policy/types.js';
+import {
+  connectSettings,
+  egressNamespaceFlag,
+  namespaceFlag,
+  resolveNamespace,
+  type GlobalOptions,
+} from '../options/global.js';
+import type { KubeClient } from '../kube/rest.js';
+
+/** The apply and scope flags (`addApplyFlags`, `addScopeFlags`) as commander gives them. */
+export interface WriteFlags {
+  dryRun?: 'none' | 'client' | 'server';
+  output?: 'yaml' | 'json' | 'name';
+  diff?: boolean;
+  fieldManager: string;
+  forceConflicts: boolean;
+  namespace?: string;
+  global?: boolean;
+  egressNamespace: string;
+}
 
 /** What every writing command (`allow`, `deny`, `route`) shares: scope, dry-run, output, apply flags. */
 export interface WriteOptions {
+  global: GlobalOptions;
   dryRun: 'none' | 'client' | 'server';
   output: 'yaml' | 'json' | 'name' | undefined;
   diff: boolean;
   fieldManager: string;
   force: boolean;
-  /** Where the objects go: -n, the context's namespace, or the global egress namespace with --global. */
-  namespace: string;
-  global: boolean;
+  /** `-n`, when given; else the context's namespace, or the global egress namespace with --global. */
+  namespace: string | undefined;
+  toGlobal: boolean;
   egressNamespace: string;
 }
 
-/** Reads and checks the shared flags (kubectl's rules for --dry-run, --diff and -o). */
-export async function writeOptions(input: RawInput, env: NodeJS.ProcessEnv): Promise<WriteOptions> {
-  const o = input.opts;
-  const dryRun = o.dryRun === true ? 'client' : (optString(o, 'dryRun', 'none') as WriteOptions['dryRun']);
-  const output = typeof o.output === 'string' ? (o.output as WriteOptions['output']) : undefined;
-  const diff = o.diff === true;
+/** Checks the shared flags (kubectl's rules for --dry-run, --diff and -o). Pure. */
+export function toWriteOptions(f: WriteFlags, global: GlobalOptions): WriteOptions {
+  const dryRun = f.dryRun ?? 'none';
+  const diff = f.diff === true;
   if (diff && dryRun !== 'none') throw new UsageError('--diff already changes nothing: drop --dry-run');
-  if (diff && output) throw new UsageError('--diff prints a diff: drop -o');
-  const egressNamespace = validateNamespace(
-    '--egress-namespace',
-    optString(o, 'egressNamespace', 'linkerd-egress'),
-  );
-  const global = o.global === true;
-  if (global && typeof o.namespace === 'string')
+  if (diff && f.output) throw new UsageError('--diff prints a diff: drop -o');
+  const egressNamespace = egressNamespaceFlag(f.egressNamespace);
+  const toGlobal = f.global === true;
+  if (toGlobal && f.namespace !== undefined)
     throw new UsageError(
       '--global and -n are exclusive: --global writes to the global egress namespace (--egress-namespace)',
     );
-  // The kubeconfig (and its YAML parser) is read only when -n does not say the namespace.
-  const namespace = global
-    ? egressNamespace
-    : validateNamespace(
-        '-n/--namespace',
-        typeof o.namespace === 'string'
-          ? o.namespace
-          : (await import('../kube/config.js')).defaultNamespace(
-              { kubeconfig: o.kubeconfig as string | undefined, context: o.context as string | undefined },
-              env,
-            ),
-      );
   return {
-    dryRun,
-    output,
-    diff,
-    fieldManager: optString(o, 'fieldManager', 'egressctl'),
-    force: o.forceConflicts !== false,
-    namespace,
     global,
+    dryRun,
+    output: f.output,
+    diff,
+    fieldManager: f.fieldManager,
+    force: f.forceConflicts,
+    namespace: namespaceFlag(f.namespace),
+    toGlobal,
     egressNamespace,
   };
 }
 
-const refOf = (m: { kind: string; apiVersion: string; metadata: { name: string } }) =>
-  `${m.kind.toLowerCase()}.${m.apiVersion.split('/').slice(0, -1).join('/')}/${m.metadata.name}`;
+/** Where the objects go: the global egress namespace with --global, else the resolved namespace. */
+export async function writeNamespace(w: WriteOptions, deps: Deps): Promise<string> {
+  return w.toGlobal ? w.egressNamespace : resolveNamespace(w.global, w.namespace, deps.env);
+}
 
 /**
  * Prints, diffs or server-side applies the objects, as the flags say. Routes are first checked against
@@ -71,18 +74,16 @@ const refOf = (m: { kind: string; apiVersion: string; metadata: { name: string }
 export async function writeObjects(
   objects: Manifest[],
   w: WriteOptions,
-  input: RawInput,
+  namespace: string,
   deps: Deps,
 ): Promise<number> {
-  const { toJson, toYamlDocs } = await import('../manifests/serialize.js');
+  const { applyFormats, objectName, printFormats } = await import('../render/apply.js');
   if (w.dryRun === 'client') {
-    if (w.output === 'name') deps.out.write(objects.map((m) => `${refOf(m)}\n`).join(''));
-    else deps.out.write(w.output === 'json' ? toJson(objects) : await toYamlDocs(objects));
+    deps.out.write(await printFormats[w.output ?? 'yaml'](objects));
     return ExitCode.Ok;
   }
-  const { connect } = await import('../kube/rest.js');
-  const { applyObjects, fetchLive, renderApplyResults } = await import('../kube/apply.js');
-  const client = await connect({ ...input.opts, namespace: w.namespace }, deps.env);
+  const { applyObjects, fetchLive } = await import('../kube/apply.js');
+  const client = await deps.kube(connectSettings(w.global, namespace));
   try {
     await checkRouteConflicts(objects, client);
     if (w.diff) {
@@ -95,7 +96,7 @@ export async function writeObjects(
           fieldManager: w.fieldManager,
           force: w.force,
         });
-        const d = diffObjects(refOf(m), live, after?.object);
+        const d = diffObjects(objectName(m), live, after?.object);
         if (d) {
           changed++;
           deps.out.write(d);
@@ -108,22 +109,21 @@ export async function writeObjects(
       fieldManager: w.fieldManager,
       force: w.force,
     });
-    if (w.output === 'yaml') deps.out.write(await toYamlDocs(results.map((r) => r.object)));
-    else if (w.output === 'json') deps.out.write(toJson(results.map((r) => r.object)));
-    else deps.out.write(renderApplyResults(results, w.dryRun === 'server' ? 'server' : 'none'));
+    deps.out.write(
+      await applyFormats[w.output ?? 'text'](results, { dryRun: w.dryRun === 'server' ? 'server' : 'none' }),
+    );
     return ExitCode.Ok;
   } finally {
     client.close();
   }
 }
 
-async function checkRouteConflicts(
-  objects: Manifest[],
-  client: import('../kube/rest.js').KubeClient,
-): Promise<void> {
+async function checkRouteConflicts(objects: Manifest[], client: KubeClient): Promise<void> {
   const routes = objects.filter((m) => m.kind.endsWith('Route'));
   if (!routes.length) return;
   const { fetchPolicyObjects } = await import('../kube/objects.js');
+  const { routeTypeConflict } = await import('../manifests/build.js');
+  const { egressParents } = await import('../policy/types.js');
   const namespaces = [
     ...new Set(routes.flatMap((r) => [r.metadata.namespace, ...egressParents(r).map((p) => p.namespace)])),
   ];

@@ -131,8 +131,6 @@ function failureMessage(
   return `apply ${ref} failed: ${why}.${applied}${skipped}`;
 }
 
-// Moved to render/apply.ts; re-exported until commands/write.ts imports from there.
-export { renderApplyResults } from '../render/apply.js';
 
 export interface DeleteOptions {
   dryRun: 'none' | 'server';

@@ -209,22 +209,29 @@ export class KubeClient {
   }
 }
 
-/** Opens a client for the kubeconfig flags: the only way commands get one. */
-export async function connect(
-  flags: { kubeconfig?: unknown; context?: unknown; namespace?: unknown; requestTimeout?: unknown },
-  env: NodeJS.ProcessEnv,
-  opts: { maxSockets?: number } = {},
-): Promise<KubeClient> {
+/** What `connect` needs to open a client: already parsed, no flag knowledge. */
+export interface ConnectSettings {
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  /** Already resolved (by `options/global.ts` `resolveNamespace`); the client's default namespace. */
+  namespace: string;
+  requestTimeoutMs: number;
+  /** Sockets to the API server at once (port-forwards each hold one). */
+  maxSockets?: number;
+}
+
+/**
+ * Opens a client for already-parsed settings (the namespace resolved, the timeout in ms): the function
+ * `deps.kube` is wired to. It knows nothing of flags.
+ */
+export async function connect(settings: ConnectSettings, env: NodeJS.ProcessEnv): Promise<KubeClient> {
   const { loadKubeConnection } = await import('./config.js');
-  const { parseDuration } = await import('../cli/duration.js');
-  const { validateNamespace } = await import('../manifests/validate.js');
-  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  const namespace = str(flags.namespace);
-  if (namespace !== undefined) validateNamespace('-n/--namespace', namespace);
   const conn = loadKubeConnection(
-    { kubeconfig: str(flags.kubeconfig), context: str(flags.context), namespace },
+    { kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace },
     env,
   );
-  const requestTimeoutMs = parseDuration(str(flags.requestTimeout) ?? '0', '--request-timeout');
-  return new KubeClient(conn, { requestTimeoutMs, ...opts });
+  return new KubeClient(conn, {
+    requestTimeoutMs: settings.requestTimeoutMs,
+    ...(settings.maxSockets !== undefined ? { maxSockets: settings.maxSockets } : {}),
+  });
 }

@@ -90,5 +90,3 @@ export function runCases(cases: PolicyCase[], input: Omit<PolicyInput, 'clientNa
   });
 }
 
-// Moved to render/cases.ts; re-exported until egress-check imports from there.
-export { renderCasesJson, renderCasesJunit, renderCasesText } from '../render/cases.js';

@@ -225,5 +225,3 @@ export function lint(
   );
 }
 
-// Moved to render/findings.ts; re-exported until egress-lint imports from there.
-export { renderFindings } from '../render/findings.js';

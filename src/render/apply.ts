@@ -40,7 +40,7 @@ export const applyFormats: Record<
  * kubectl's `kind.group/name` of an object not yet sent, from its apiVersion (kube/resources.ts's
  * objectRef says the same for served kinds, but it sits with the REST client, which render/ must not load).
  */
-const nameOf = (m: { kind: string; apiVersion: string; metadata: { name: string } }): string => {
+export const objectName = (m: { kind: string; apiVersion: string; metadata: { name: string } }): string => {
   const group = m.apiVersion.split('/').slice(0, -1).join('/');
   return `${m.kind.toLowerCase()}${group ? `.${group}` : ''}/${m.metadata.name}`;
 };
@@ -53,7 +53,7 @@ export const printFormats: Record<
   PrintOutput,
   (objects: { kind: string; apiVersion: string; metadata: { name: string } }[]) => Promise<string>
 > = {
-  name: (objs) => Promise.resolve(objs.map((m) => `${nameOf(m)}\n`).join('')),
+  name: (objs) => Promise.resolve(objs.map((m) => `${objectName(m)}\n`).join('')),
   json: (objs) => Promise.resolve(toJson(objs)),
   yaml: (objs) => toYamlDocs(objs),
 };

@@ -2,9 +2,6 @@ import { stringify } from 'yaml';
 import type { ConditionView, EgressGetReport } from '../policy/egress-report.js';
 import { renderTable } from './table.js';
 
-// The report model moved to policy/egress-report.ts; re-exported until egress-get imports from there.
-export { toEgressReport, type EgressGetReport } from '../policy/egress-report.js';
-
 /** The outputs of `egress get`, keyed by `-o`. */
 export type GetOutput = 'table' | 'json' | 'yaml';
 

@@ -4,9 +4,6 @@ import type { Verdict } from '../metrics/egress.js';
 import type { StatReport, StatRowJson } from '../metrics/stat.js';
 import { renderTable } from './table.js';
 
-// The report model moved to metrics/stat.ts; re-exported until egress-stat imports from there.
-export { toStatReport, type StatReport, type StatRowJson } from '../metrics/stat.js';
-
 /** The outputs of `egress stat`, keyed by `-o`. */
 export type StatOutput = 'table' | 'wide' | 'json' | 'yaml';
 

@@ -1,0 +1,99 @@
+import { Command, Option } from 'commander';
+import type { Deps } from '../deps.js';
+import type { GlobalOptions } from '../options/global.js';
+
+/**
+ * What every command module is, after linkerd2's `cli/cmd/*.go`: its flags (`command()` builds the
+ * commander Command, help text and examples included), `validate()` (pure: argv-derived input → typed
+ * options, or a UsageError/InvalidInput) and `run()` (options → exit code). `src/cli.ts` wires them
+ * together; heavy modules are imported inside `run` only, so `--help` loads none of them.
+ */
+export interface CommandModule<O = unknown> {
+  command(): Command;
+  validate(input: CommandInput): O;
+  run(options: O, deps: Deps): Promise<number>;
+}
+
+/** What commander parsed for one command, with the global options already resolved. */
+export interface CommandInput {
+  /** Positional arguments (variadic ones flattened). */
+  args: string[];
+  /** The command's own flags, as commander gives them (defaults applied); each command types them. */
+  opts: Record<string, unknown>;
+  global: GlobalOptions;
+}
+
+/**
+ * Where the policy controller looks for global EgressNetworks by default (its
+ * `--global-egress-network-namespace`, Helm `egress.globalEgressNetworkNamespace`).
+ */
+export const DEFAULT_EGRESS_NAMESPACE = 'linkerd-egress';
+/** The cluster's own networks when `--cluster-networks` is not given (RFC 1918, CGNAT, ULA). */
+export const DEFAULT_CLUSTER_NETWORKS = '10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8';
+/** The EgressNetwork `allow`, `deny` and `route` use when none is named. */
+export const DEFAULT_NETWORK = 'all-egress-traffic';
+
+/** Commander's accumulator for repeatable flags. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** kubectl's `-n`. */
+export function addNamespaceFlag(cmd: Command): Command {
+  return cmd.option('-n, --namespace <ns>', "namespace (default: the kubeconfig context's namespace)");
+}
+
+/** kubectl's `-A`. */
+export function addAllNamespacesFlag(cmd: Command): Command {
+  return cmd.option('-A, --all-namespaces', 'across all namespaces');
+}
+
+export function addEgressNamespaceFlag(cmd: Command): Command {
+  return cmd.option(
+    '--egress-namespace <ns>',
+    "the policy controller's global egress namespace",
+    DEFAULT_EGRESS_NAMESPACE,
+  );
+}
+
+export function addClusterNetworksFlag(cmd: Command): Command {
+  return cmd.option('--cluster-networks <cidrs>', "the cluster's networks", DEFAULT_CLUSTER_NETWORKS);
+}
+
+/** `-n`, `--global` and `--egress-namespace`: where a writing command's objects go. */
+export function addScopeFlags(cmd: Command): Command {
+  addNamespaceFlag(cmd);
+  cmd.option(
+    '--global',
+    'write to the global egress namespace (shared by namespaces that have no EgressNetwork)',
+  );
+  return addEgressNamespaceFlag(cmd);
+}
+
+/** kubectl's `--dry-run`, where a bare `--dry-run` means `client`. */
+export function dryRunOption(description: string): Option {
+  return new Option('--dry-run [strategy]', description)
+    .choices(['none', 'client', 'server'])
+    .preset('client');
+}
+
+/** Flags shared by every command that writes objects (`allow`, `deny`, `route`). */
+export function addApplyFlags(cmd: Command): Command {
+  return cmd
+    .addOption(dryRunOption('none, client (print, contact nothing) or server (validate on the server)'))
+    .addOption(
+      new Option('-o, --output <format>', 'print the objects as yaml or json').choices([
+        'yaml',
+        'json',
+        'name',
+      ]),
+    )
+    .option('--diff', 'show what would change against the live objects, and change nothing')
+    .option('--field-manager <name>', 'server-side apply field manager', 'egressctl')
+    .option('--no-force-conflicts', 'fail on field-manager conflicts instead of taking the fields over');
+}
+
+/** Appends an Examples section to a command's --help. */
+export function withExamples(cmd: Command, examples: string): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${examples.replace(/^\n/, '').trimEnd()}\n`);
+}

@@ -350,11 +350,12 @@ describe('CLI: allow and check read requests with one grammar', () => {
       }
     }
   });
+  // check validate()s --ip before reading any file; the engine refuses it too (unit row above).
   test('check --ip bogus is invalid input: exit 2, one line', async () => {
     const r = await runCli(['egress', 'check', '-f', 'examples/guide/', '--ip', 'bogus', 'http://x.org']);
     assert.deepEqual(
       [r.code, r.stderr, r.stdout],
-      [2, 'error: --ip "bogus" is not an IPv4 or IPv6 address\n', ''],
+      [2, 'error: invalid --ip "bogus": want an IPv4 or IPv6 address, e.g. 203.0.113.10\n', ''],
     );
   });
 });

@@ -43,9 +43,10 @@ export interface Condition {
 
 export const EGRESS_GROUP = 'policy.linkerd.io';
 export const CONTROLLER = 'linkerd.io/policy-controller';
+/** A route kind's name: every route kind is named `…Route`. */
+export type RouteKind = `${string}Route`;
 /** Route kind names in precedence order (from the kinds registry, src/kinds.ts). */
-export const ROUTE_KINDS: readonly string[] = ROUTE_KIND_NAMES;
-export type RouteKind = string;
+export const ROUTE_KINDS = ROUTE_KIND_NAMES as readonly RouteKind[];
 export const DEFAULT_OPAQUE_PORTS = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
 export const DEFAULT_CLUSTER_NETWORKS = '10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8';
 

@@ -36,6 +36,9 @@ const OUTBOUND_GRPC = 'linkerd2 policy-controller/grpc/src/outbound.rs';
 const TLS_ROUTE = 'linkerd2-proxy linkerd/tls/route';
 const HTTP_MATCH = 'linkerd2-proxy linkerd/http/route/src/http/match.rs';
 
+/** The kind that makes a port speak TLS, as the steps name it. */
+const TLS_KIND = routeKindForProtocol('tls').kind;
+
 export interface EgressRequest {
   /** http, https (TLS), grpc, or tcp (opaque bytes). */
   scheme: 'http' | 'https' | 'grpc' | 'tcp';
@@ -311,7 +314,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     }
     if (protocol === 'detect' && req.scheme === 'https')
       step(
-        `HTTPS without a TLSRoute is not HTTP: detection falls back to opaque TCP (${OUTBOUND_INDEX})`,
+        `HTTPS without a ${TLS_KIND} is not HTTP: detection falls back to opaque TCP (${OUTBOUND_INDEX})`,
         'the tcp default route applies',
       );
     return finish(dflt('tcp'), undefined, 'tcp');
@@ -319,7 +322,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
   if (protocol === 'tls') {
     if (req.scheme !== 'https') {
       step(
-        `A port with a TLSRoute speaks TLS: routes match the SNI of the ClientHello (${TLS_ROUTE})`,
+        `A port with a ${TLS_KIND} speaks TLS: routes match the SNI of the ClientHello (${TLS_ROUTE})`,
         `a ${req.scheme} request sends no ClientHello`,
       );
       return {
@@ -327,7 +330,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
         network,
         protocol,
         verdict: 'deny',
-        effect: 'connection fails: the port expects TLS (a TLSRoute is attached) and the request is not TLS',
+        effect: `connection fails: the port expects TLS (a ${TLS_KIND} is attached) and the request is not TLS`,
         route: null,
       };
     }
@@ -338,13 +341,13 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     if (!m) {
       step(
         `TLS routes match by SNI: with hostnames beats without, exact beats wildcard, ties to the first (${TLS_ROUTE})`,
-        `no TLSRoute matches SNI ${req.host}`,
+        `no ${TLS_KIND} matches SNI ${req.host}`,
       );
       return finish(dflt('tls'), undefined, 'tls');
     }
     step(
       `TLS routes match by SNI: with hostnames beats without, exact beats wildcard, ties to the first (${TLS_ROUTE})`,
-      `TLSRoute ${ns(m.route)}/${m.route.metadata.name} matches SNI ${req.host}${m.how}`,
+      `${m.route.kind} ${ns(m.route)}/${m.route.metadata.name} matches SNI ${req.host}${m.how}`,
     );
     return finish(
       { kind: m.route.kind, namespace: ns(m.route), name: m.route.metadata.name, default: false, rule: 1 },
@@ -356,7 +359,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     const kind = protocol === 'grpc' ? 'grpc' : 'http';
     if (protocol === 'http' && req.scheme === 'https') {
       step(
-        `HTTPS on a port with HTTPRoutes is not HTTP: detection falls back to opaque TCP (${OUTBOUND_INDEX})`,
+        `HTTPS on a port with ${routeKindForProtocol('http').kind}s is not HTTP: detection falls back to opaque TCP (${OUTBOUND_INDEX})`,
         'the tcp default route applies',
       );
       return finish(dflt('tcp'), undefined, 'tcp');

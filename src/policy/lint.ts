@@ -95,7 +95,7 @@ export function lint(
         onPort.set(key, [...(onPort.get(key) ?? []), r]);
       }
       if (
-        r.kind === 'TLSRoute' &&
+        routeOf(r)?.protocol === 'tls' &&
         !((r.spec?.hostnames as string[] | undefined) ?? []).length &&
         net?.spec?.trafficPolicy === 'Deny'
       ) {
@@ -103,7 +103,7 @@ export function lint(
           'warning',
           'tls-no-hostnames',
           r,
-          `a TLSRoute without hostnames on a Deny network lets every TLS destination on port ${p.port ?? '?'} through`,
+          `a ${r.kind} without hostnames on a Deny network lets every TLS destination on port ${p.port ?? '?'} through`,
         );
       }
     }

@@ -3,7 +3,8 @@
  * made-up UDPRoute (group udp.example.io, opaque like TCPRoute, one per port, below TCPRoute in
  * precedence) in its src/kinds.ts and crds/ only; the copy is built with the repo's own build, and the
  * kind flows through code nobody touched: `egress check -f`, `egress lint -f`, the sandbox's discovery
- * and REST, `egress get`, `egress delete`, and the apply-time conflict check of `egress allow`.
+ * and REST, its policy controller, `egress get`, `egress delete`, and the apply-time conflict check of
+ * `egress allow`.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -296,24 +297,17 @@ describe('a new route kind is one registry entry (issue 9, "Prove it")', () => {
     assert.equal(bad.code, 2);
   });
 
-  // src/sandbox/sandbox.ts still lists the policy kinds by name (its POLICY_KINDS), so the simulated
-  // policy controller writes no status for the new kind; it should read POLICY_SERVED from
-  // src/sandbox/resources.ts. Until that one line is wired, this is a todo, not a pass.
-  it(
-    "the sandbox's policy controller accepts it",
-    { todo: 'src/sandbox/sandbox.ts POLICY_KINDS → POLICY_SERVED' },
-    async () => {
-      const base = `/apis/${GROUP}/v1alpha1/namespaces/egress-test/udproutes`;
-      assert.equal((await api('POST', base, udpRoute('accepted', 5400, ''))).status, 201);
-      let parents: { conditions?: { type: string; status: string }[] }[] = [];
-      for (let i = 0; i < 20 && !parents.length; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const got = await api('GET', `${base}/accepted`);
-        parents = (got.body.status as { parents?: typeof parents } | undefined)?.parents ?? [];
-      }
-      assert.equal(parents[0]?.conditions?.find((c) => c.type === 'Accepted')?.status, 'True');
-    },
-  );
+  it("the sandbox's policy controller accepts it", async () => {
+    const base = `/apis/${GROUP}/v1alpha1/namespaces/egress-test/udproutes`;
+    assert.equal((await api('POST', base, udpRoute('accepted', 5400, ''))).status, 201);
+    let parents: { conditions?: { type: string; status: string }[] }[] = [];
+    for (let i = 0; i < 20 && !parents.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const got = await api('GET', `${base}/accepted`);
+      parents = (got.body.status as { parents?: typeof parents } | undefined)?.parents ?? [];
+    }
+    assert.equal(parents[0]?.conditions?.find((c) => c.type === 'Accepted')?.status, 'True');
+  });
 
   it('the copy is the repo plus one entry and one CRD', () => {
     const crd = parse(CRD) as { spec: { names: { plural: string } } };

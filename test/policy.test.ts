@@ -95,7 +95,7 @@ function check(
 const routeOf = (d: Decision) =>
   d.route ? `${d.route.kind}/${d.route.name}` : d.fallback ? 'fallback' : d.inCluster ? 'in-cluster' : 'none';
 
-describe('§2 which EgressNetwork captures a connection', () => {
+describe('which EgressNetwork captures a connection', () => {
   test('a Service ClusterIP is never egress', () => {
     const svc = { apiVersion: 'v1', kind: 'Service', metadata: meta('db'), spec: { clusterIP: '10.96.0.5' } };
     const d = check([net('all', 'Deny'), svc], 'tcp://db:5432', { ip: '10.96.0.5' });
@@ -158,7 +158,7 @@ describe('§2 which EgressNetwork captures a connection', () => {
   });
 });
 
-describe('§3–4 routes, protocol and matching', () => {
+describe('routes, protocol and matching', () => {
   test('routes must be accepted; --assume-accepted computes what Linkerd would accept', () => {
     const r = http('get', { rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/get' } }] }] });
     assert.equal(
@@ -358,7 +358,7 @@ describe('§3–4 routes, protocol and matching', () => {
     );
     const all = [n, plain, withHeader, withMethod, withQuery];
     // linkerd2-proxy orders path, method, headers, query (linkerd/http/route/src/http/match.rs);
-    // SEMANTICS §4 lists the method last, but the proxy is what decides real traffic.
+    // Some write-ups list the method last, but the proxy (linkerd/http/route/src/http/match.rs) decides.
     const pick = (url: string, o: { headers?: Record<string, string>; method?: string } = {}) =>
       routeOf(check(all, url, o));
     assert.equal(
@@ -437,7 +437,7 @@ describe('§3–4 routes, protocol and matching', () => {
   });
 });
 
-describe('§5 outcomes and §6 status', () => {
+describe('outcomes and status', () => {
   test('backends: none and the parent forward; a Service redirects; missing or foreign backends fail', () => {
     const n = net('all', 'Deny');
     const svc = { apiVersion: 'v1', kind: 'Service', metadata: meta('internal-egress'), spec: {} };

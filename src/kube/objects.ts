@@ -15,7 +15,7 @@ export interface LiveObjects {
   notServed: ResourceType[];
 }
 
-const POLICY_KINDS = RESOURCES.filter((r) => r.kind !== 'Namespace');
+const POLICY_KINDS = RESOURCES.filter((r) => r.policy);
 
 /**
  * Lists EgressNetworks, every route kind Linkerd reads (both HTTPRoute groups), and Services, in the

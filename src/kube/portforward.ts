@@ -33,7 +33,8 @@ export interface ForwardOptions {
  * WebSocket (`v4.channel.k8s.io`), without a local listener.
  *
  * client-node's `PortForward` loses the API server's Status on 4xx, swallows the kubelet's error
- * channel, never ends its output stream and has no handshake timeout (notes/client-node.md §1.6). This
+ * channel, never ends its output stream and has no handshake timeout (kubernetes-client/javascript
+ * `src/portforward.ts` and `src/web-socket-handler.ts`). This
  * one reports each of those as a one-line error, always settles by the deadline, and always closes the
  * socket.
  */

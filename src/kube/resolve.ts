@@ -1,4 +1,5 @@
 import { ClusterError, UsageError } from '../errors.js';
+import { KINDS as REGISTRY } from '../kinds.js';
 import { ApiError, type KubeClient } from './rest.js';
 
 /** The parts of a Pod that egressctl reads. */
@@ -42,7 +43,7 @@ interface List<T> {
   metadata?: { continue?: string };
 }
 
-/** Where each kubectl resource name (short, singular, plural) points. */
+/** Where each kubectl resource name (short, singular, plural) points: the registry's workload kinds. */
 const KINDS: Record<string, { kind: Kind; api: string; plural: string }> = {};
 type Kind =
   | 'pod'
@@ -53,18 +54,25 @@ type Kind =
   | 'replicationcontroller'
   | 'job'
   | 'cronjob';
-for (const [kind, api, plural, ...aliases] of [
-  ['pod', '/api/v1', 'pods', 'po'],
-  ['deployment', '/apis/apps/v1', 'deployments', 'deploy'],
-  ['statefulset', '/apis/apps/v1', 'statefulsets', 'sts'],
-  ['daemonset', '/apis/apps/v1', 'daemonsets', 'ds'],
-  ['replicaset', '/apis/apps/v1', 'replicasets', 'rs'],
-  ['replicationcontroller', '/api/v1', 'replicationcontrollers', 'rc'],
-  ['job', '/apis/batch/v1', 'jobs'],
-  ['cronjob', '/apis/batch/v1', 'cronjobs', 'cj'],
-] as const) {
-  for (const n of [kind, plural, ...aliases]) KINDS[n] = { kind, api, plural };
+const WORKLOADS = REGISTRY.filter((k) => k.workload);
+for (const k of WORKLOADS) {
+  const api = k.group ? `/apis/${k.group}/${k.version}` : `/api/${k.version}`;
+  const entry = { kind: k.singular as Kind, api, plural: k.plural };
+  for (const n of [k.singular, k.plural, ...k.shortNames]) KINDS[n] = entry;
 }
+/** `.apps`, `.batch`: the groups a TYPE may be qualified with. */
+const GROUP_SUFFIX = new RegExp(
+  `\\.(${[...new Set(WORKLOADS.map((k) => k.group).filter(Boolean))].map((g) => g.replace(/\./g, '\\.')).join('|')})$`,
+);
+/** `po, deploy, sts, ds, rs, rc, job or cj`, the names the usage error suggests. */
+const SUGGESTED = (() => {
+  const order = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController'];
+  const rank = (kind: string) => (order.includes(kind) ? order.indexOf(kind) : order.length);
+  const names = [...WORKLOADS]
+    .sort((a, b) => rank(a.kind) - rank(b.kind))
+    .map((k) => k.shortNames[0] ?? k.singular);
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1] ?? ''}`;
+})();
 
 /** A parsed `TYPE/NAME` (a bare NAME is a pod, as in `kubectl port-forward`). */
 export interface Target {
@@ -78,10 +86,10 @@ export function parseTarget(text: string): Target {
   const slash = text.indexOf('/');
   const type = slash < 0 ? 'pod' : text.slice(0, slash).toLowerCase();
   const name = slash < 0 ? text : text.slice(slash + 1);
-  const k = KINDS[type.replace(/\.(apps|batch)$/, '')];
+  const k = KINDS[type.replace(GROUP_SUFFIX, '')];
   if (!k) {
     throw new UsageError(
-      `unsupported resource type "${type}" in "${text}": use po, deploy, sts, ds, rs, rc, job or cj (e.g. deploy/web)`,
+      `unsupported resource type "${type}" in "${text}": use ${SUGGESTED} (e.g. deploy/web)`,
     );
   }
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {

@@ -1,4 +1,5 @@
 import { ClusterError } from '../errors.js';
+import { KINDS, apiVersionOfKind, deletableKindNames, kindByName, type KindEntry } from '../kinds.js';
 import { ApiError } from './rest.js';
 
 /** A Kubernetes object as plain JSON. */
@@ -9,80 +10,22 @@ export interface KubeObject {
   [k: string]: unknown;
 }
 
-/** How to address one kind of resource over REST. */
-export interface ResourceType {
-  group: string;
-  version: string;
-  kind: string;
-  plural: string;
-  namespaced: boolean;
-  /** Shown when the API server does not serve this group/version: what to install. */
-  install: string;
-}
+/** How to address one kind of resource over REST: an entry of the kinds registry (src/kinds.ts). */
+export type ResourceType = KindEntry;
 
-const LINKERD_CRDS = 'install the Linkerd 2.17+ CRDs (linkerd install --crds | kubectl apply -f -)';
-const GATEWAY_STANDARD =
-  'install the Gateway API CRDs (standard channel, v1.1.1 or later), or linkerd install --crds --set installGatewayAPI=true';
-const GATEWAY_EXPERIMENTAL =
-  'it comes only with the Gateway API experimental channel: install that channel (kubectl apply --server-side -f experimental-install.yaml), or linkerd install --crds --set installGatewayAPI=true';
-
-/** The kinds egressctl reads and writes. */
+/**
+ * The kinds egressctl reads and writes: the CRDs, then the built-in kinds the policy reads (Service),
+ * then Namespace.
+ */
 export const RESOURCES: readonly ResourceType[] = [
-  {
-    group: 'policy.linkerd.io',
-    version: 'v1alpha1',
-    kind: 'EgressNetwork',
-    plural: 'egressnetworks',
-    namespaced: true,
-    install: LINKERD_CRDS,
-  },
-  {
-    group: 'gateway.networking.k8s.io',
-    version: 'v1',
-    kind: 'HTTPRoute',
-    plural: 'httproutes',
-    namespaced: true,
-    install: GATEWAY_STANDARD,
-  },
-  {
-    group: 'gateway.networking.k8s.io',
-    version: 'v1',
-    kind: 'GRPCRoute',
-    plural: 'grpcroutes',
-    namespaced: true,
-    install: GATEWAY_STANDARD,
-  },
-  {
-    group: 'gateway.networking.k8s.io',
-    version: 'v1alpha2',
-    kind: 'TLSRoute',
-    plural: 'tlsroutes',
-    namespaced: true,
-    install: GATEWAY_EXPERIMENTAL,
-  },
-  {
-    group: 'gateway.networking.k8s.io',
-    version: 'v1alpha2',
-    kind: 'TCPRoute',
-    plural: 'tcproutes',
-    namespaced: true,
-    install: GATEWAY_EXPERIMENTAL,
-  },
-  {
-    group: 'policy.linkerd.io',
-    version: 'v1beta3',
-    kind: 'HTTPRoute',
-    plural: 'httproutes',
-    namespaced: true,
-    install: LINKERD_CRDS,
-  },
-  { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true, install: '' },
-  { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, install: '' },
+  ...KINDS.filter((k) => k.crd),
+  ...KINDS.filter((k) => !k.crd && k.policy),
+  ...KINDS.filter((k) => k.kind === 'Namespace' && k.group === ''),
 ];
 
 /** `group/version` as written in apiVersion (`v1` for the core group). */
 export function apiVersionOf(r: ResourceType): string {
-  return r.group ? `${r.group}/${r.version}` : r.version;
+  return apiVersionOfKind(r);
 }
 
 /** Finds the resource type of an object by apiVersion and kind. */
@@ -92,17 +35,15 @@ export function resourceFor(apiVersion: string, kind: string): ResourceType | un
 
 /** Finds a resource type by a kubectl-style name: `egressnetwork`, `httproutes`, `tlsroute.gateway.networking.k8s.io`. */
 export function resourceByName(name: string): ResourceType | undefined {
-  const n = name.toLowerCase();
-  return (
-    RESOURCES.find(
-      (r) =>
-        r.group !== '' &&
-        (n === r.kind.toLowerCase() ||
-          n === r.plural ||
-          n === `${r.plural}.${r.group}` ||
-          n === `${r.kind.toLowerCase()}.${r.group}`),
-    ) ?? RESOURCES.find((r) => n === r.kind.toLowerCase() || n === r.plural)
-  );
+  return kindByName(name, RESOURCES);
+}
+
+/**
+ * The usage error's list of what `egress delete` takes:
+ * `egressnetwork, httproute, grpcroute, tlsroute, tcproute (or plural.group, e.g. httproutes.policy.linkerd.io)`.
+ */
+export function deletableKindsText(): string {
+  return `${deletableKindNames().join(', ')} (or plural.group, e.g. httproutes.policy.linkerd.io)`;
 }
 
 /** The REST path of a collection or of one object. */

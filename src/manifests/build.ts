@@ -1,6 +1,13 @@
 import crypto from 'node:crypto';
 import { UsageError } from '../errors.js';
-import { ROUTE_KINDS } from '../policy/types.js';
+import {
+  KINDS,
+  apiVersionOfKind,
+  routeKindForProtocol,
+  type KindEntry,
+  type RouteProtocol,
+} from '../kinds.js';
+import { routeConflicts } from '../policy/conflicts.js';
 import { unexceptedOverlaps, type Cidr, type NetworkBlock } from '../net/cidr.js';
 import {
   validateGrpcMethod,
@@ -17,9 +24,9 @@ import {
 import { parseRequest } from '../net/request.js';
 
 /**
- * Options → plain Kubernetes objects, exactly the shapes Linkerd accepts (SEMANTICS §1–5): EgressNetwork
- * policy.linkerd.io/v1alpha1; HTTPRoute and GRPCRoute gateway.networking.k8s.io/v1; TLSRoute and
- * TCPRoute v1alpha2 (what Linkerd watches). No field newer than Gateway API v1.2.1. Pure.
+ * Options → plain Kubernetes objects, exactly the shapes Linkerd accepts (linkerd2
+ * `policy-controller/runtime/src/admission.rs` and the CRDs in `crds/`), in the versions the kinds
+ * registry (src/kinds.ts) says Linkerd watches. No field newer than Gateway API v1.2.1. Pure.
  *
  * They are server-side apply configurations: they hold only the fields egressctl owns, so applying
  * them never removes fields that other managers set (`egress deny` sends trafficPolicy and nothing
@@ -34,7 +41,8 @@ export interface Manifest {
   [k: string]: unknown;
 }
 
-const EGRESS_GROUP = 'policy.linkerd.io';
+const EGRESS_NETWORK = KINDS.find((k) => k.kind === 'EgressNetwork') as KindEntry;
+const EGRESS_GROUP = EGRESS_NETWORK.group;
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'egressctl' };
 
 /** The parentRef every egress route needs: group, kind and port are all required in practice. */
@@ -60,7 +68,7 @@ export function egressNetwork(o: {
     }
   }
   return {
-    apiVersion: `${EGRESS_GROUP}/v1alpha1`,
+    apiVersion: apiVersionOfKind(EGRESS_NETWORK),
     kind: 'EgressNetwork',
     metadata: { name: o.name, namespace: o.namespace, labels: MANAGED_BY },
     spec: {
@@ -77,7 +85,7 @@ export function egressNetwork(o: {
   };
 }
 
-export type RouteType = 'http' | 'grpc' | 'tls' | 'tcp';
+export type RouteType = RouteProtocol;
 
 export interface RouteOptions {
   type: RouteType;
@@ -98,15 +106,11 @@ export interface RouteOptions {
   backend: string;
 }
 
-const ROUTE_KIND: Record<RouteType, { kind: string; apiVersion: string }> = {
-  http: { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1' },
-  grpc: { kind: 'GRPCRoute', apiVersion: 'gateway.networking.k8s.io/v1' },
-  tls: { kind: 'TLSRoute', apiVersion: 'gateway.networking.k8s.io/v1alpha2' },
-  tcp: { kind: 'TCPRoute', apiVersion: 'gateway.networking.k8s.io/v1alpha2' },
+/** The route kind and apiVersion egressctl emits for a type (the registry's gateway.networking.k8s.io kind). */
+export const routeKindOf = (t: RouteType): { kind: string; apiVersion: string } => {
+  const k = routeKindForProtocol(t);
+  return { kind: k.kind, apiVersion: apiVersionOfKind(k) };
 };
-
-/** The route kind and apiVersion egressctl emits for a type. */
-export const routeKindOf = (t: RouteType) => ROUTE_KIND[t];
 
 function backendRefs(o: RouteOptions): Record<string, unknown>[] | undefined {
   if (o.backend === 'egress') {
@@ -152,7 +156,7 @@ export function route(o: RouteOptions): Manifest {
   if (o.type === 'grpc' && o.path !== undefined)
     throw new UsageError('--path does not apply to grpc routes: use --method SERVICE[/METHOD]');
   const refs = backendRefs(o);
-  const { kind, apiVersion } = ROUTE_KIND[o.type];
+  const { kind, apiVersion } = routeKindOf(o.type);
   const spec: Record<string, unknown> = {
     parentRefs: [parentRef(o.network, o.networkNamespace, o.port)],
     ...(hostnames.length ? { hostnames } : {}),
@@ -276,59 +280,22 @@ export function routeForUrl(
   }
 }
 
-/** Linkerd honours one TCPRoute per parent port (the oldest): refuse a second one. */
+/**
+ * Linkerd honours one route of a one-per-port kind (TCPRoute) per parent port, the oldest: refuse a
+ * second one among the routes about to be written (the rule is src/policy/conflicts.ts's).
+ */
 export function checkOneTcpRoutePerPort(routes: Manifest[]): void {
-  const seen = new Map<string, string>();
-  for (const r of routes.filter((x) => x.kind === 'TCPRoute')) {
-    const p = (r.spec.parentRefs as { name: string; port: number }[])[0];
-    const key = `${p?.name}:${p?.port}`;
-    const other = seen.get(key);
-    if (other) {
-      throw new UsageError(
-        `TCPRoute ${r.metadata.name} would be the second TCPRoute on EgressNetwork ${p?.name} port ${p?.port} (after ${other}): Linkerd uses only one TCPRoute per port, the oldest, and ignores the rest`,
-      );
-    }
-    seen.set(key, r.metadata.name);
+  const entries = routes.map((r) => {
+    const p = (r.spec.parentRefs as { name: string; port: number }[] | undefined)?.[0];
+    return { kind: r.kind, port: `${p?.name}:${p?.port}`, r, p };
+  });
+  for (const [x, v] of routeConflicts(entries)) {
+    if (!v.ignoredFor) continue;
+    throw new UsageError(
+      `${x.kind} ${x.r.metadata.name} would be the second ${x.kind} on EgressNetwork ${x.p?.name} port ${x.p?.port} (after ${v.ignoredFor.r.metadata.name}): Linkerd uses only one ${x.kind} per port, the oldest, and ignores the rest`,
+    );
   }
 }
 
-/**
- * Why a new route would conflict with the routes already on its parent port, or undefined. Mixed types
- * on one port make Linkerd accept only the highest (GRPCRoute > HTTPRoute > TLSRoute > TCPRoute) and mark
- * the others RouteReasonConflicted; a second TCPRoute on a port is ignored.
- */
-export function routeTypeConflict(
-  newRoute: { kind: string; name: string; port: number; network: string; networkNamespace: string },
-  existing: {
-    kind: string;
-    name: string;
-    namespace: string;
-    port: number | undefined;
-    network: string;
-    networkNamespace: string;
-  }[],
-): string | undefined {
-  const same = existing.filter(
-    (e) =>
-      e.network === newRoute.network &&
-      e.networkNamespace === newRoute.networkNamespace &&
-      e.port === newRoute.port &&
-      e.name !== newRoute.name,
-  );
-  const others = same.filter(
-    (e) => e.kind !== newRoute.kind && (ROUTE_KINDS as readonly string[]).includes(e.kind),
-  );
-  const where = `EgressNetwork ${newRoute.networkNamespace}/${newRoute.network} port ${newRoute.port}`;
-  if (newRoute.kind === 'TCPRoute') {
-    const tcp = same.find((e) => e.kind === 'TCPRoute');
-    if (tcp)
-      return `${where} already has TCPRoute ${tcp.namespace}/${tcp.name}: Linkerd uses only one TCPRoute per port (the oldest)`;
-  }
-  if (!others.length) return undefined;
-  const rank = (k: string) => (ROUTE_KINDS as readonly string[]).indexOf(k);
-  const list = others.map((e) => `${e.kind} ${e.namespace}/${e.name}`).join(', ');
-  const winner = [newRoute.kind, ...others.map((e) => e.kind)].sort((a, b) => rank(a) - rank(b))[0];
-  return winner === newRoute.kind
-    ? `${where} already has ${list}: mixing route types on a port makes Linkerd accept only ${winner} (precedence GRPCRoute > HTTPRoute > TLSRoute > TCPRoute), so those would be rejected as RouteReasonConflicted`
-    : `${where} already has ${list}: Linkerd accepts only ${winner} on a port with mixed route types (precedence GRPCRoute > HTTPRoute > TLSRoute > TCPRoute), so this ${newRoute.kind} would be rejected as RouteReasonConflicted`;
-}
+/** Why a new route would conflict with those on its port: the one rule, in src/policy/conflicts.ts. */
+export { routeTypeConflict } from '../policy/conflicts.js';

@@ -2,7 +2,8 @@ import type { Exposition, MetricFamily, Sample } from './parse.js';
 
 /**
  * The egress model: parsed proxy metrics → rows that say which external destination was called through
- * which EgressNetwork and route, and what the policy did (SEMANTICS §5, §7). Pure.
+ * which EgressNetwork and route, and what the policy did. Pure. The labels
+ * are linkerd2-proxy's (`linkerd/app/outbound/src/metrics.rs`: parent_*, route_*, hostname, target_*).
  */
 
 export type Protocol = 'http' | 'grpc' | 'tls' | 'tcp';

@@ -1,6 +1,7 @@
 /**
  * An exact parser for what linkerd2-proxy serves on `/metrics`: a legacy Prometheus text section, then
- * an OpenMetrics section, then `# EOF` (shared/notes/proxy-metrics.md §2). One pass over the text with
+ * an OpenMetrics section, then `# EOF` (linkerd2-proxy `linkerd/app/src/lib.rs`
+ * joins the two reports; `linkerd/metrics/src/serve.rs` serves them). One pass over the text with
  * charCode scanning, no regular expression per line.
  *
  * Why not parse-prometheus-text-format (the package the design names): on these bodies it splits every

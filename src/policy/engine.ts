@@ -7,7 +7,9 @@ import {
   type Cidr,
   type NetworkBlock,
 } from '../net/cidr.js';
+import { ROUTE_ENTRIES, ROUTE_KIND_NAMES, precedenceText, routeKindForProtocol, routeOf } from '../kinds.js';
 import { parseRequest } from '../net/request.js';
+import { precedenceOrder, routeConflicts } from './conflicts.js';
 import { acceptedInStatus, defaultBlocks, networkBlocks, routeStatuses } from './status.js';
 import {
   DEFAULT_OPAQUE_PORTS,
@@ -18,13 +20,24 @@ import {
   rules,
   type BackendRef,
   type PolicyObject,
-  type RouteKind,
 } from './types.js';
 
 /**
- * Linkerd's egress policy, decided the way the policy controller and the proxy decide it
- * (shared/SEMANTICS.md §2–5), with a step-by-step explanation. Pure.
+ * Linkerd's egress policy, decided the way the policy controller and the proxy decide it (the rules in
+ * our words: docs/semantics.md), with a step-by-step explanation. Pure. Each step names the upstream
+ * file whose rule it applies.
  */
+
+/** Where the rules come from, as the steps cite them. */
+const OUTBOUND_INDEX = 'linkerd2 policy-controller/k8s/index/src/outbound/index.rs';
+const EGRESS_NETWORKS = 'linkerd2 policy-controller/k8s/index/src/outbound/index/egress_network.rs';
+const STATUS_INDEX = 'linkerd2 policy-controller/k8s/status/src/index.rs';
+const OUTBOUND_GRPC = 'linkerd2 policy-controller/grpc/src/outbound.rs';
+const TLS_ROUTE = 'linkerd2-proxy linkerd/tls/route';
+const HTTP_MATCH = 'linkerd2-proxy linkerd/http/route/src/http/match.rs';
+
+/** The kind that makes a port speak TLS, as the steps name it. */
+const TLS_KIND = routeKindForProtocol('tls').kind;
 
 export interface EgressRequest {
   /** http, https (TLS), grpc, or tcp (opaque bytes). */
@@ -102,7 +115,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     );
     if (svc) {
       step(
-        'A Service ClusterIP is never egress (§2.1)',
+        `A Service ClusterIP is never egress (${OUTBOUND_INDEX})`,
         `${req.ip} is the ClusterIP of Service ${ns(svc)}/${svc.metadata.name}`,
       );
       return {
@@ -123,7 +136,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
   const local = all.filter((n) => ns(n) === input.clientNamespace);
   const candidates = local.length ? local : all.filter((n) => ns(n) === input.globalNamespace);
   step(
-    'Candidates: EgressNetworks in the client namespace; only if it has none, those in the global egress namespace (§2.2)',
+    `Candidates: EgressNetworks in the client namespace; only if it has none, those in the global egress namespace (${EGRESS_NETWORKS})`,
     local.length
       ? `namespace ${input.clientNamespace} has ${names(local)}; they shadow every global network${input.clientNamespace !== input.globalNamespace && all.some((n) => ns(n) === input.globalNamespace) ? ` (${names(all.filter((n) => ns(n) === input.globalNamespace))} in ${input.globalNamespace} do not apply)` : ''}`
       : `namespace ${input.clientNamespace} has none; ${candidates.length ? `global namespace ${input.globalNamespace} has ${names(candidates)}` : `global namespace ${input.globalNamespace} has none either`}`,
@@ -149,7 +162,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     const inCluster = ip ? input.clusterNetworks.some((c) => cidrContains(c, ip)) : false;
     if (inCluster) {
       step(
-        'An address inside the cluster networks that no EgressNetwork captures is not egress (§2)',
+        `An address inside the cluster networks that no EgressNetwork captures is not egress (${EGRESS_NETWORKS})`,
         `${req.ip} is in the cluster networks`,
       );
       return {
@@ -160,7 +173,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
       };
     }
     step(
-      'No EgressNetwork captures the address: the egress-fallback policy forwards it as is (§2.5)',
+      `No EgressNetwork captures the address: the egress-fallback policy forwards it as is (${EGRESS_NETWORKS})`,
       `${ip ? req.ip : 'the destination'} is in none of ${candidates.length ? names(candidates) : 'the (no) candidate networks'}`,
     );
     return {
@@ -173,7 +186,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
   const policy = chosen.spec?.trafficPolicy === 'Deny' ? 'Deny' : 'Allow';
   const network = { namespace: ns(chosen), name: chosen.metadata.name, trafficPolicy: policy };
   step(
-    'Most specific network (smallest block after exceptions), then the oldest, then by name (§2.3)',
+    `Most specific network (smallest block after exceptions), then the oldest, then by name (${EGRESS_NETWORKS})`,
     `EgressNetwork ${network.namespace}/${network.name} (trafficPolicy ${policy})${matching.length > 1 ? `, ahead of ${names(matching.slice(1).map((m) => m.n))}` : ''}`,
   );
 
@@ -184,7 +197,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
       'routes without a status from the policy controller are taken as Accepted unless Linkerd would reject them (--assume-accepted)',
     );
   const attached = input.objects
-    .filter((o) => ['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute'].includes(o.kind))
+    .filter((o) => ROUTE_KIND_NAMES.includes(o.kind))
     .filter((r) => ns(r) === network.namespace || ns(r) === input.clientNamespace)
     .filter((r) =>
       egressParents(r).some(
@@ -212,27 +225,25 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     if (cond?.status === 'True') accepted.push(r);
     else
       step(
-        'A route takes effect only once the policy controller accepted it (§3)',
+        `A route takes effect only once the policy controller accepted it (${STATUS_INDEX})`,
         `${r.kind} ${ns(r)}/${r.metadata.name} ignored: ${cond ? `Accepted=${cond.status} (${cond.reason}${cond.message ? `: ${cond.message}` : ''})` : 'no Accepted status from linkerd.io/policy-controller'}`,
       );
   }
 
   // 4. The protocol on this port: opaque ports are TCP; else the highest route type present.
   const opaque = opaquePorts(chosen).includes(req.port);
-  const kinds = new Set(accepted.map((r) => r.kind as RouteKind));
+  const kinds = new Set(accepted.map((r) => r.kind));
+  const top = precedenceOrder(kinds)[0];
+  const topProtocol = ROUTE_ENTRIES.find((k) => k.kind === top)?.route.protocol;
   const protocol: Decision['protocol'] = opaque
     ? 'opaque'
-    : kinds.has('GRPCRoute')
-      ? 'grpc'
-      : kinds.has('HTTPRoute')
-        ? 'http'
-        : kinds.has('TLSRoute')
-          ? 'tls'
-          : kinds.has('TCPRoute')
-            ? 'opaque'
-            : 'detect';
+    : topProtocol === undefined
+      ? 'detect'
+      : topProtocol === 'tcp'
+        ? 'opaque'
+        : topProtocol;
   step(
-    'Protocol per port: opaque ports are TCP only; else GRPCRoute > HTTPRoute > TLSRoute > TCPRoute > detect (§4)',
+    `Protocol per port: opaque ports are TCP only; else ${precedenceText()} > detect (${OUTBOUND_INDEX})`,
     opaque
       ? `port ${req.port} is opaque (config.linkerd.io/opaque-ports)`
       : `port ${req.port}: ${kinds.size ? `accepted ${[...kinds].join(', ')}` : 'no routes'} → ${protocol}`,
@@ -250,7 +261,10 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     kind: 'http' | 'grpc' | 'tls' | 'tcp',
   ): Decision => {
     if (route?.default) {
-      step('Default route appended after user routes (§4)', `${route.name}: trafficPolicy ${policy}`);
+      step(
+        `Default route appended after user routes (${OUTBOUND_GRPC})`,
+        `${route.name}: trafficPolicy ${policy}`,
+      );
       const effect = !deny
         ? `forwarded to the original destination ${req.host}:${req.port}`
         : kind === 'http'
@@ -281,22 +295,26 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
 
   // 5. Route matching, by protocol.
   if (protocol === 'opaque' || (protocol === 'detect' && (req.scheme === 'tcp' || req.scheme === 'https'))) {
-    const tcp = accepted.filter((r) => r.kind === 'TCPRoute');
+    const tcp = accepted.filter((r) => r.kind === top && routeOf(r)?.protocol === 'tcp');
     if (protocol === 'opaque' && tcp.length) {
-      const r = tcp[0] as PolicyObject;
+      // The one-per-port rule (./conflicts.ts) picks the oldest; `accepted` is oldest first.
+      const verdicts = routeConflicts(tcp.map((r) => ({ kind: r.kind, port: String(req.port), r })));
+      const used = [...verdicts].filter(([, v]) => !v.ignoredFor).map(([x]) => x.r);
+      const ignored = [...verdicts].filter(([, v]) => v.ignoredFor).map(([x]) => x.r);
+      const r = used[0] as PolicyObject;
       step(
-        'Only one TCPRoute per port is used, the oldest; it takes all traffic (§4)',
-        `TCPRoute ${ns(r)}/${r.metadata.name}${tcp.length > 1 ? ` (ignored: ${names(tcp.slice(1))})` : ''}`,
+        `Only one ${r.kind} per port is used, the oldest; it takes all traffic (${OUTBOUND_INDEX})`,
+        `${r.kind} ${ns(r)}/${r.metadata.name}${ignored.length ? ` (ignored: ${names(ignored)})` : ''}`,
       );
       return finish(
-        { kind: 'TCPRoute', namespace: ns(r), name: r.metadata.name, default: false, rule: 1 },
+        { kind: r.kind, namespace: ns(r), name: r.metadata.name, default: false, rule: 1 },
         rules(r)[0],
         'tcp',
       );
     }
     if (protocol === 'detect' && req.scheme === 'https')
       step(
-        'HTTPS without a TLSRoute is not HTTP: detection falls back to opaque TCP (§4)',
+        `HTTPS without a ${TLS_KIND} is not HTTP: detection falls back to opaque TCP (${OUTBOUND_INDEX})`,
         'the tcp default route applies',
       );
     return finish(dflt('tcp'), undefined, 'tcp');
@@ -304,7 +322,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
   if (protocol === 'tls') {
     if (req.scheme !== 'https') {
       step(
-        'A port with a TLSRoute speaks TLS: routes match the SNI of the ClientHello (§3)',
+        `A port with a ${TLS_KIND} speaks TLS: routes match the SNI of the ClientHello (${TLS_ROUTE})`,
         `a ${req.scheme} request sends no ClientHello`,
       );
       return {
@@ -312,27 +330,27 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
         network,
         protocol,
         verdict: 'deny',
-        effect: 'connection fails: the port expects TLS (a TLSRoute is attached) and the request is not TLS',
+        effect: `connection fails: the port expects TLS (a ${TLS_KIND} is attached) and the request is not TLS`,
         route: null,
       };
     }
     const m = bestHostRoute(
-      accepted.filter((r) => r.kind === 'TLSRoute'),
+      accepted.filter((r) => routeOf(r)?.protocol === 'tls'),
       req.host,
     );
     if (!m) {
       step(
-        'TLS routes match by SNI: with hostnames beats without, exact beats wildcard, ties to the first (§4)',
-        `no TLSRoute matches SNI ${req.host}`,
+        `TLS routes match by SNI: with hostnames beats without, exact beats wildcard, ties to the first (${TLS_ROUTE})`,
+        `no ${TLS_KIND} matches SNI ${req.host}`,
       );
       return finish(dflt('tls'), undefined, 'tls');
     }
     step(
-      'TLS routes match by SNI: with hostnames beats without, exact beats wildcard, ties to the first (§4)',
-      `TLSRoute ${ns(m.route)}/${m.route.metadata.name} matches SNI ${req.host}${m.how}`,
+      `TLS routes match by SNI: with hostnames beats without, exact beats wildcard, ties to the first (${TLS_ROUTE})`,
+      `${m.route.kind} ${ns(m.route)}/${m.route.metadata.name} matches SNI ${req.host}${m.how}`,
     );
     return finish(
-      { kind: 'TLSRoute', namespace: ns(m.route), name: m.route.metadata.name, default: false, rule: 1 },
+      { kind: m.route.kind, namespace: ns(m.route), name: m.route.metadata.name, default: false, rule: 1 },
       rules(m.route)[0],
       'tls',
     );
@@ -341,21 +359,21 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     const kind = protocol === 'grpc' ? 'grpc' : 'http';
     if (protocol === 'http' && req.scheme === 'https') {
       step(
-        'HTTPS on a port with HTTPRoutes is not HTTP: detection falls back to opaque TCP (§4)',
+        `HTTPS on a port with ${routeKindForProtocol('http').kind}s is not HTTP: detection falls back to opaque TCP (${OUTBOUND_INDEX})`,
         'the tcp default route applies',
       );
       return finish(dflt('tcp'), undefined, 'tcp');
     }
-    const candidatesR = accepted.filter((r) => r.kind === (kind === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'));
+    const candidatesR = accepted.filter((r) => routeOf(r)?.protocol === kind);
+    const kindName = routeKindForProtocol(kind).kind;
     const best = bestHttpMatch(candidatesR, req, kind);
-    const ruleText =
-      'Best match across all routes: hostname first (exact > wildcard > longer > none), then path length, method, headers, query (as the proxy orders them); ties to the oldest route and the first rule (§4)';
+    const ruleText = `Best match across all routes: hostname first (exact > wildcard > longer > none), then path length, method, headers, query (as the proxy orders them); ties to the oldest route and the first rule (${HTTP_MATCH})`;
     if (!best) {
       step(
         ruleText,
         candidatesR.length
-          ? `no ${kind === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'} matches ${describeReq(req)}`
-          : `no ${kind === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'}s on port ${req.port}`,
+          ? `no ${kindName} matches ${describeReq(req)}`
+          : `no ${kindName}s on port ${req.port}`,
       );
       return finish(dflt(kind), undefined, kind);
     }
@@ -536,7 +554,7 @@ function httpScore(
     ...(method ? [`method ${method}`] : []),
   ].join(', ');
   // linkerd2-proxy linkerd/http/route/src/http/match.rs (impl Ord for RequestMatch): path length, then
-  // method, then headers, then query params. SEMANTICS §4 lists the method last; the proxy decides.
+  // method, then headers, then query params (docs/semantics.md notes where other write-ups differ).
   return { score: [pathLen, method ? 1 : 0, headers.length, query.length], how: ` (${how})` };
 }
 
@@ -567,8 +585,7 @@ function withBackend(
   step: (rule: string, result: string) => void,
   kind: 'http' | 'grpc' | 'tls' | 'tcp',
 ): Decision {
-  const ruleName =
-    'Backends: none or the parent EgressNetwork forward to the original destination; a Service redirects into the cluster (§5)';
+  const ruleName = `Backends: none or the parent EgressNetwork forward to the original destination; a Service redirects into the cluster (${STATUS_INDEX})`;
   const refs = (rule?.backendRefs as BackendRef[] | undefined) ?? [];
   const filters = (rule?.filters as { type?: string }[] | undefined) ?? [];
   const redirect = filters.find((f) => f.type === 'RequestRedirect');

@@ -1,7 +1,8 @@
 import { unexceptedOverlaps, type Cidr } from '../net/cidr.js';
+import { apiVersionOfKind, kindInGroup, routeOf, singleRuleDenial } from '../kinds.js';
+import { routeConflicts } from './conflicts.js';
 import { acceptedInStatus, networkBlocks, routeStatuses } from './status.js';
 import {
-  ROUTE_KINDS,
   CONTROLLER,
   EGRESS_GROUP,
   byAge,
@@ -94,7 +95,7 @@ export function lint(
         onPort.set(key, [...(onPort.get(key) ?? []), r]);
       }
       if (
-        r.kind === 'TLSRoute' &&
+        routeOf(r)?.protocol === 'tls' &&
         !((r.spec?.hostnames as string[] | undefined) ?? []).length &&
         net?.spec?.trafficPolicy === 'Deny'
       ) {
@@ -102,16 +103,16 @@ export function lint(
           'warning',
           'tls-no-hostnames',
           r,
-          `a TLSRoute without hostnames on a Deny network lets every TLS destination on port ${p.port ?? '?'} through`,
+          `a ${r.kind} without hostnames on a Deny network lets every TLS destination on port ${p.port ?? '?'} through`,
         );
       }
     }
-    if ((r.kind === 'TLSRoute' || r.kind === 'TCPRoute') && rules(r).length !== 1) {
+    if (routeOf(r)?.singleRule && rules(r).length !== 1) {
       add(
         'error',
         'single-rule',
         r,
-        `${r.kind} must have exactly one rule (Linkerd's admission: "${r.kind === 'TLSRoute' ? 'TlsRoute' : 'TcpRoute'} supports a single rule only")`,
+        `${r.kind} must have exactly one rule (Linkerd's admission: "${singleRuleDenial(r.kind)}")`,
       );
     }
     for (const rule of rules(r)) {
@@ -163,36 +164,35 @@ export function lint(
           );
       }
     }
-    if (r.kind === 'TLSRoute' && r.apiVersion === 'gateway.networking.k8s.io/v1') {
+    const served = kindInGroup(r.apiVersion, r.kind);
+    if (r.kind === 'TLSRoute' && served && r.apiVersion === apiVersionOfKind(served, 'v1')) {
       add(
         'error',
         'gateway-api-too-new',
         r,
-        'TLSRoute gateway.networking.k8s.io/v1 is only served by Gateway API >= 1.5; Linkerd reads TLSRoute v1alpha2',
+        `TLSRoute ${r.apiVersion} is only served by Gateway API >= 1.5; Linkerd reads TLSRoute ${served.version}`,
       );
     }
   }
 
-  for (const [key, rs] of onPort) {
-    const kinds = [...new Set(rs.map((r) => r.kind))];
-    if (kinds.length > 1) {
-      const order = ROUTE_KINDS.filter((k) => kinds.includes(k));
-      for (const r of rs.filter((x) => x.kind !== order[0])) {
-        add(
-          'error',
-          'mixed-route-types',
-          r,
-          `EgressNetwork ${key} mixes ${order.join(', ')}: Linkerd uses ${order[0]} and rejects this ${r.kind} (RouteReasonConflicted)`,
-        );
-      }
-    }
-    const tcp = rs.filter((r) => r.kind === 'TCPRoute');
-    for (const r of tcp.slice(1))
+  const onPorts = [...onPort].flatMap(([key, rs]) => rs.map((r) => ({ kind: r.kind, port: key, r })));
+  for (const [x, v] of routeConflicts(onPorts)) {
+    if (v.conflictedBy)
       add(
         'error',
-        'second-tcproute',
-        r,
-        `EgressNetwork ${key} already has TCPRoute ${ns(tcp[0] as PolicyObject)}/${(tcp[0] as PolicyObject).metadata.name} (older): Linkerd uses only one TCPRoute per port and ignores this one`,
+        'mixed-route-types',
+        x.r,
+        `EgressNetwork ${x.port} mixes ${v.kindsOnPort.join(', ')}: Linkerd uses ${v.conflictedBy} and rejects this ${x.kind} (RouteReasonConflicted)`,
+      );
+  }
+  for (const [x, v] of routeConflicts(onPorts)) {
+    const first = v.ignoredFor;
+    if (first)
+      add(
+        'error',
+        `second-${x.kind.toLowerCase()}`,
+        x.r,
+        `EgressNetwork ${x.port} already has ${x.kind} ${ns(first.r)}/${first.r.metadata.name} (older): Linkerd uses only one ${x.kind} per port and ignores this one`,
       );
   }
 

@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { UsageError } from '../errors.js';
+import { KINDS as REGISTRY } from '../kinds.js';
 import type { PolicyObject } from './types.js';
 
-const KINDS = new Set(['EgressNetwork', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'Service']);
+/** The kinds the policy reads (kinds registry): others in the files are skipped. */
+const KINDS = new Set(REGISTRY.filter((k) => k.policy).map((k) => k.kind));
 
 /**
  * Parses manifests (YAML multi-document or JSON; `List` kinds flattened), keeping each object's source

@@ -1,8 +1,8 @@
 import { parseCidr, unexceptedOverlaps, type Cidr, type NetworkBlock } from '../net/cidr.js';
+import { routeConflicts } from './conflicts.js';
 import {
   CONTROLLER,
   EGRESS_GROUP,
-  ROUTE_KINDS,
   egressParents,
   id,
   isRoute,
@@ -58,10 +58,9 @@ export interface RouteParentStatus {
   resolvedRefs: Condition;
 }
 
-const RANK: Record<string, number> = Object.fromEntries(ROUTE_KINDS.map((k, i) => [k, i]));
-
 /**
- * What the policy controller writes for each route's EgressNetwork parentRefs (SEMANTICS §6):
+ * What the policy controller writes for each route's EgressNetwork parentRefs (linkerd2
+ * `policy-controller/k8s/status/src/index.rs`):
  * Accepted (True | False/NoMatchingParent | False/RouteReasonConflicted) and ResolvedRefs
  * (True | False/BackendNotFound | False/InvalidKind).
  */
@@ -75,15 +74,15 @@ export function routeStatuses(
   const netAccepted = new Map(
     networks.map((n) => [`${ns(n)}/${n.metadata.name}`, networkAccepted(n, clusterNetworks)]),
   );
-  // Route kinds present per parent+port, for GEP-1426 conflicts.
-  const kindsOnPort = new Map<string, Set<string>>();
-  for (const r of routes) {
-    for (const p of egressParents(r)) {
-      if (p.group !== EGRESS_GROUP || p.port === undefined) continue;
-      const key = `${p.namespace}/${p.name}:${p.port}`;
-      kindsOnPort.set(key, (kindsOnPort.get(key) ?? new Set()).add(r.kind));
-    }
-  }
+  // Routes per parent+port, for GEP-1426 conflicts (the one rule, ./conflicts.ts).
+  const onPorts = routes.flatMap((r) =>
+    egressParents(r)
+      .filter((p) => p.group === EGRESS_GROUP && p.port !== undefined)
+      .map((p) => ({ kind: r.kind, port: `${p.namespace}/${p.name}:${p.port}` })),
+  );
+  const conflicted = new Map(
+    [...routeConflicts(onPorts)].map(([x, v]) => [`${x.port} ${x.kind}`, v.conflictedBy]),
+  );
   const out = new Map<PolicyObject, RouteParentStatus[]>();
   for (const r of routes) {
     const list: RouteParentStatus[] = [];
@@ -114,14 +113,13 @@ export function routeStatuses(
           message: 'cannot target an EgressNetwork without specifying a port',
         };
       else {
-        const kinds = kindsOnPort.get(`${key}:${p.port}`) ?? new Set();
-        const best = Math.min(...[...kinds].map((k) => RANK[k] ?? 9));
-        if ((RANK[r.kind] ?? 9) > best) {
+        const winner = conflicted.get(`${key}:${p.port} ${r.kind}`);
+        if (winner) {
           accepted = {
             type: 'Accepted',
             status: 'False',
             reason: 'RouteReasonConflicted',
-            message: `conflicts with a ${ROUTE_KINDS[best]} on the same EgressNetwork port`,
+            message: `conflicts with a ${winner} on the same EgressNetwork port`,
           };
         }
       }

@@ -1,3 +1,5 @@
+import { ROUTE_KIND_NAMES, isRouteObject } from '../kinds.js';
+
 /** The objects the policy engine reads, as plain Kubernetes JSON (from files or the cluster). */
 export interface PolicyObject {
   apiVersion: string;
@@ -41,17 +43,17 @@ export interface Condition {
 
 export const EGRESS_GROUP = 'policy.linkerd.io';
 export const CONTROLLER = 'linkerd.io/policy-controller';
-export const ROUTE_KINDS = ['GRPCRoute', 'HTTPRoute', 'TLSRoute', 'TCPRoute'] as const;
-export type RouteKind = (typeof ROUTE_KINDS)[number];
+/** A route kind's name: every route kind is named `…Route`. */
+export type RouteKind = `${string}Route`;
+/** Route kind names in precedence order (from the kinds registry, src/kinds.ts). */
+export const ROUTE_KINDS = ROUTE_KIND_NAMES as readonly RouteKind[];
 export const DEFAULT_OPAQUE_PORTS = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
 export const DEFAULT_CLUSTER_NETWORKS = '10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8';
 
 export const ns = (o: PolicyObject): string => o.metadata.namespace ?? 'default';
 export const id = (o: PolicyObject): string => `${o.kind} ${ns(o)}/${o.metadata.name}`;
-export const isRoute = (o: PolicyObject): boolean =>
-  (ROUTE_KINDS as readonly string[]).includes(o.kind) &&
-  (o.apiVersion.startsWith('gateway.networking.k8s.io/') ||
-    (o.kind === 'HTTPRoute' && o.apiVersion.startsWith(`${EGRESS_GROUP}/`)));
+/** A route kind Linkerd reads, by group and kind (both HTTPRoute groups). */
+export const isRoute = (o: PolicyObject): boolean => isRouteObject(o);
 
 export function parentRefs(route: PolicyObject): ParentRef[] {
   return ((route.spec?.parentRefs as ParentRef[] | undefined) ?? []).filter(

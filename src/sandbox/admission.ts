@@ -1,3 +1,4 @@
+import { KINDS, singleRuleDenial } from '../kinds.js';
 import { cidrCovers, parseCidr, type Cidr } from '../net/cidr.js';
 
 /**
@@ -14,10 +15,7 @@ type Json = Record<string, unknown>;
 export function linkerdAdmission(group: string, kind: string, obj: Json): string | undefined {
   const spec = (obj.spec ?? {}) as Json;
   if (group === 'policy.linkerd.io' && kind === 'EgressNetwork') return egressNetwork(spec);
-  const route =
-    (group === 'policy.linkerd.io' && kind === 'HTTPRoute') ||
-    (group === 'gateway.networking.k8s.io' &&
-      ['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute'].includes(kind));
+  const route = KINDS.find((k) => k.group === group && k.kind === kind)?.route;
   if (!route) return undefined;
   for (const p of (spec.parentRefs ?? []) as { kind?: string; group?: string; port?: number }[]) {
     const egress =
@@ -25,12 +23,11 @@ export function linkerdAdmission(group: string, kind: string, obj: Json): string
       (p.group ?? '').toLowerCase() === 'policy.linkerd.io';
     if (egress && p.port === undefined) return 'cannot target an EgressNetwork without specifying a port';
   }
-  if (kind === 'TLSRoute' || kind === 'TCPRoute') {
+  if (route.singleRule) {
     const rules = (spec.rules ?? []) as unknown[];
-    if (rules.length !== 1)
-      return `${kind === 'TLSRoute' ? 'TlsRoute' : 'TcpRoute'} supports a single rule only`;
+    if (rules.length !== 1) return singleRuleDenial(kind);
   }
-  if (kind === 'HTTPRoute' || kind === 'GRPCRoute') {
+  if (route.protocol === 'http' || route.protocol === 'grpc') {
     for (const rule of (spec.rules ?? []) as Json[]) {
       for (const b of (rule.backendRefs ?? []) as Json[]) {
         const service = (b.group ?? '') === '' && (b.kind ?? 'Service') === 'Service';

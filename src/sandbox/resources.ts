@@ -1,3 +1,5 @@
+import { KINDS, type KindEntry } from '../kinds.js';
+
 /** The resource types the sandbox API server serves, as discovery describes them. */
 export interface ServedResource {
   group: string;
@@ -13,130 +15,30 @@ export interface ServedResource {
   crd?: boolean;
 }
 
-/** A namespaced CRD with a status subresource, named the usual way (`tlsroutes`, `tlsroute`). */
-function crd(group: string, version: string, kind: string): ServedResource {
-  const singular = kind.toLowerCase();
+/** What the sandbox serves of one registry entry: the version egressctl writes. */
+export function servedFrom(k: KindEntry): ServedResource {
   return {
-    group,
-    version,
-    kind,
-    plural: `${singular}s`,
-    singular,
-    namespaced: true,
-    status: true,
-    crd: true,
+    group: k.group,
+    version: k.version,
+    kind: k.kind,
+    plural: k.plural,
+    singular: k.singular,
+    namespaced: k.namespaced,
+    ...(k.shortNames.length ? { shortNames: [...k.shortNames] } : {}),
+    ...(k.status ? { status: true } : {}),
+    ...(k.crd ? { crd: true } : {}),
   };
 }
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-export const SERVED: ServedResource[] = [
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Namespace',
-    plural: 'namespaces',
-    singular: 'namespace',
-    namespaced: false,
-    shortNames: ['ns'],
-    status: true,
-  },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Pod',
-    plural: 'pods',
-    singular: 'pod',
-    namespaced: true,
-    shortNames: ['po'],
-    status: true,
-  },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Service',
-    plural: 'services',
-    singular: 'service',
-    namespaced: true,
-    shortNames: ['svc'],
-    status: true,
-  },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'ReplicationController',
-    plural: 'replicationcontrollers',
-    singular: 'replicationcontroller',
-    namespaced: true,
-    shortNames: ['rc'],
-    status: true,
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'Deployment',
-    plural: 'deployments',
-    singular: 'deployment',
-    namespaced: true,
-    shortNames: ['deploy'],
-    status: true,
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'ReplicaSet',
-    plural: 'replicasets',
-    singular: 'replicaset',
-    namespaced: true,
-    shortNames: ['rs'],
-    status: true,
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'StatefulSet',
-    plural: 'statefulsets',
-    singular: 'statefulset',
-    namespaced: true,
-    shortNames: ['sts'],
-    status: true,
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'DaemonSet',
-    plural: 'daemonsets',
-    singular: 'daemonset',
-    namespaced: true,
-    shortNames: ['ds'],
-    status: true,
-  },
-  {
-    group: 'batch',
-    version: 'v1',
-    kind: 'Job',
-    plural: 'jobs',
-    singular: 'job',
-    namespaced: true,
-    status: true,
-  },
-  {
-    group: 'batch',
-    version: 'v1',
-    kind: 'CronJob',
-    plural: 'cronjobs',
-    singular: 'cronjob',
-    namespaced: true,
-    shortNames: ['cj'],
-    status: true,
-  },
-  crd('policy.linkerd.io', 'v1alpha1', 'EgressNetwork'),
-  crd('policy.linkerd.io', 'v1beta3', 'HTTPRoute'),
-  crd('gateway.networking.k8s.io', 'v1', 'HTTPRoute'),
-  crd('gateway.networking.k8s.io', 'v1', 'GRPCRoute'),
-  crd('gateway.networking.k8s.io', 'v1alpha2', 'TLSRoute'),
-  crd('gateway.networking.k8s.io', 'v1alpha2', 'TCPRoute'),
-];
+/** Every kind of the registry (src/kinds.ts), as discovery describes it. */
+export const SERVED: ServedResource[] = KINDS.map(servedFrom);
+
+/** The kinds the sandbox's policy controller reads: EgressNetworks, every route kind, Services. */
+export const POLICY_SERVED: ServedResource[] = KINDS.filter((k) => k.policy).map(
+  (k) => SERVED.find((r) => r.group === k.group && r.kind === k.kind) as ServedResource,
+);
 
 /** The APIResourceList entries for one group/version (main resources first, then subresources). */
 export function resourceList(group: string, version: string, served: ServedResource[]): unknown {

@@ -1,7 +1,13 @@
 import { Command } from 'commander';
 import type { Deps } from '../deps.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { apiVersionOf, objectRef, resourceByName, type KubeObject } from '../kube/resources.js';
+import {
+  apiVersionOf,
+  deletableKindsText,
+  objectRef,
+  resourceByName,
+  type KubeObject,
+} from '../kube/resources.js';
 import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
 import { addNamespaceFlag, dryRunOption, withExamples, type CommandInput } from './flags.js';
 
@@ -54,9 +60,7 @@ export function toDeleteTargets(args: string[]): DeleteTarget[] {
     const r = slash > 0 ? resourceByName(a.slice(0, slash)) : undefined;
     const name = a.slice(slash + 1);
     if (!r || r.group === '') {
-      throw new UsageError(
-        `cannot delete "${a}": want KIND/NAME with KIND one of egressnetwork, httproute, grpcroute, tlsroute, tcproute (or plural.group, e.g. httproutes.policy.linkerd.io)`,
-      );
+      throw new UsageError(`cannot delete "${a}": want KIND/NAME with KIND one of ${deletableKindsText()}`);
     }
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
       throw new UsageError(`cannot delete "${a}": "${name}" is not a valid object name`);

@@ -68,6 +68,7 @@ export function validate(input: CommandInput): Options {
 
 export async function run(o: Options, deps: Deps): Promise<number> {
   const { fetchPolicyObjects } = await import('../kube/objects.js');
+  const { notServedError } = await import('../kube/resources.js');
   const { selectNetworks, toEgressReport } = await import('../policy/egress-report.js');
   const { getFormats, renderWarnings } = await import('../render/egress-get.js');
   const all = o.allNamespaces;
@@ -79,11 +80,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     for (const r of live.notServed.filter(
       (x) => x.group !== 'policy.linkerd.io' || x.kind === 'EgressNetwork',
     )) {
-      if (r.kind === 'EgressNetwork') {
-        throw new ClusterError(
-          `the cluster does not serve EgressNetwork (egressnetworks.policy.linkerd.io/v1alpha1): ${r.install}`,
-        );
-      }
+      if (r.kind === 'EgressNetwork') throw notServedError(r, undefined);
       deps.err.write(
         `warning: the cluster does not serve ${r.kind} (${r.group}/${r.version}); none listed. ${r.install}\n`,
       );

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { ClusterError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { parseClusterNetworks } from '../manifests/validate.js';
 import type { Cidr } from '../net/cidr.js';
 import {
@@ -69,6 +69,7 @@ export async function loadPolicySource(
     };
   }
   const { fetchPolicyObjects } = await import('../kube/objects.js');
+  const { notServedError } = await import('../kube/resources.js');
   const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
   const client = await deps.kube(connectSettings(o.global, namespace)).catch((e: unknown) => {
     if (e instanceof UsageError && e.message.startsWith('no kubeconfig found')) {
@@ -78,11 +79,8 @@ export async function loadPolicySource(
   });
   try {
     const live = await fetchPolicyObjects(client, scope.allNamespaces ? 'all' : [namespace, globalNamespace]);
-    if (live.notServed.some((r) => r.kind === 'EgressNetwork')) {
-      throw new ClusterError(
-        'the cluster does not serve EgressNetwork (egressnetworks.policy.linkerd.io/v1alpha1): install the Linkerd 2.17+ CRDs (linkerd install --crds | kubectl apply -f -)',
-      );
-    }
+    const network = live.notServed.find((r) => r.kind === 'EgressNetwork');
+    if (network) throw notServedError(network, undefined);
     for (const r of live.notServed)
       deps.err.write(
         `warning: the cluster does not serve ${r.kind} (${r.group}/${r.version}); none were read\n`,

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import { isRouteObject } from '../kinds.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Manifest } from '../manifests/build.js';
 import {
@@ -119,27 +120,25 @@ export async function writeObjects(
 }
 
 async function checkRouteConflicts(objects: Manifest[], client: KubeClient): Promise<void> {
-  const routes = objects.filter((m) => m.kind.endsWith('Route'));
+  const routes = objects.filter(isRouteObject);
   if (!routes.length) return;
   const { fetchPolicyObjects } = await import('../kube/objects.js');
-  const { routeTypeConflict } = await import('../manifests/build.js');
+  const { routeTypeConflict } = await import('../policy/conflicts.js');
   const { egressParents } = await import('../policy/types.js');
   const namespaces = [
     ...new Set(routes.flatMap((r) => [r.metadata.namespace, ...egressParents(r).map((p) => p.namespace)])),
   ];
   const live = await fetchPolicyObjects(client, namespaces);
-  const existing = live.objects
-    .filter((o) => o.kind.endsWith('Route'))
-    .flatMap((o) =>
-      egressParents(o).map((p) => ({
-        kind: o.kind,
-        name: o.metadata.name,
-        namespace: o.metadata.namespace ?? '',
-        port: p.port,
-        network: p.name,
-        networkNamespace: p.namespace,
-      })),
-    );
+  const existing = live.objects.filter(isRouteObject).flatMap((o) =>
+    egressParents(o).map((p) => ({
+      kind: o.kind,
+      name: o.metadata.name,
+      namespace: o.metadata.namespace ?? '',
+      port: p.port,
+      network: p.name,
+      networkNamespace: p.namespace,
+    })),
+  );
   for (const r of routes) {
     for (const p of egressParents(r)) {
       const why = routeTypeConflict(

@@ -131,7 +131,6 @@ function failureMessage(
   return `apply ${ref} failed: ${why}.${applied}${skipped}`;
 }
 
-
 export interface DeleteOptions {
   dryRun: 'none' | 'server';
   ignoreNotFound: boolean;

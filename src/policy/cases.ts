@@ -89,4 +89,3 @@ export function runCases(cases: PolicyCase[], input: Omit<PolicyInput, 'clientNa
     return { case: c, pass: true, decision: d };
   });
 }
-

@@ -224,4 +224,3 @@ export function lint(
       (a.location ?? a.object).localeCompare(b.location ?? b.object, undefined, { numeric: true }),
   );
 }
-

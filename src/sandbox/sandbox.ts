@@ -6,6 +6,7 @@ import { startApiServer, type ApiServer } from './apiserver.js';
 import { startPolicyController } from './policy-controller.js';
 import { ProxySim } from './proxy-sim.js';
 import { SERVED, type ServedResource } from './resources.js';
+import { apiVersionOf } from './responses.js';
 import type { StoredObject } from './store.js';
 import { startTraffic } from './traffic.js';
 import { World } from './world.js';
@@ -91,7 +92,7 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
       'egress-test',
       'all-egress-traffic',
       {
-        apiVersion: 'policy.linkerd.io/v1alpha1',
+        apiVersion: apiVersionOf(type('EgressNetwork', 'policy.linkerd.io')),
         kind: 'EgressNetwork',
         metadata: { name: 'all-egress-traffic', namespace: 'egress-test' },
         spec: { trafficPolicy: 'Allow' },

@@ -305,5 +305,16 @@ test('npm run demo: the whole guide, exit 0', async () => {
   assert.equal(code, 0, out);
   for (const step of ['# 1.', '# 2.', '# 3.', '# 4.', '# 5.', '# 6.', 'Done.'])
     assert.ok(out.includes(step), step);
+  // The demo walks the same table the guide test replays: every step's title and command, in order.
+  let at = 0;
+  for (const [i, step] of GUIDE.entries())
+    for (const line of [
+      `# ${i + 1}. ${step.title}\n`,
+      ...[...step.run, ...step.show].map((c) => `$ egressctl ${c.args.join(' ')}\n`),
+    ]) {
+      const found = out.indexOf(line, at);
+      assert.ok(found >= at, `the demo prints, in order: ${line}`);
+      at = found + line.length;
+    }
   assert.match(out, /HTTPRoute\/unencrypted-http\s+google\.com\s+redirected/);
 });

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
+import { DESTINATIONS, startSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
 import { SERVED } from '../src/sandbox/resources.js';
 import type { StatReport } from '../src/metrics/stat.js';
 import { GUIDE, type GuideCommand, type GuideStep, type GuideStepId } from '../src/sandbox/guide.js';
@@ -32,6 +32,12 @@ test('the sandbox starts and stops cleanly many times in one run', async () => {
     assert.match(r.stdout, /EgressNetwork\/all-egress-traffic\s+Allow\s+\(all off-cluster\)\s+True/);
     await sb.stop();
   }
+});
+
+test('every URL a guide step waits for is one the sandbox sends traffic to', () => {
+  const sent = new Set(DESTINATIONS.map((d) => d.url));
+  for (const step of GUIDE)
+    if (step.waitFor) assert.ok(sent.has(step.waitFor.url), `${step.id}: ${step.waitFor.url}`);
 });
 
 describe('the Linkerd egress guide, end to end against the sandbox with the real CLI', () => {

@@ -5,7 +5,7 @@ import { renderTable } from '../../src/render/table.js';
 /** Where transcripts are checked in. */
 export const TRANSCRIPTS = new URL('../transcripts/', import.meta.url);
 
-/** `UPDATE_TRANSCRIPTS=1 npm test` rewrites the transcripts instead of comparing them (docs/testing.md). */
+/** With UPDATE_TRANSCRIPTS=1 (`npm run transcripts`, docs/testing.md) they are rewritten, not compared. */
 export const UPDATE = process.env.UPDATE_TRANSCRIPTS === '1';
 
 /** One command as a user typed it, what it printed and how it exited. */
@@ -93,11 +93,11 @@ export function assertTranscript(name: string, text: string): void {
   }
   assert.ok(
     fs.existsSync(file),
-    `test/transcripts/${name} is missing: run UPDATE_TRANSCRIPTS=1 npm test and review it`,
+    `test/transcripts/${name} is missing: run npm run transcripts and review it`,
   );
   assert.equal(
     text,
     fs.readFileSync(file, 'utf8'),
-    `test/transcripts/${name} differs: if the change is intended, run UPDATE_TRANSCRIPTS=1 npm test and review the diff`,
+    `test/transcripts/${name} differs: if the change is intended, run npm run transcripts and review the diff`,
   );
 }

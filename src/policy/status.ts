@@ -1,4 +1,10 @@
-import { parseCidr, unexceptedOverlaps, type Cidr, type NetworkBlock } from '../net/cidr.js';
+import {
+  parseCidr,
+  parseNetworkCidr,
+  unexceptedOverlaps,
+  type Cidr,
+  type NetworkBlock,
+} from '../net/cidr.js';
 import { routeConflicts } from './conflicts.js';
 import {
   CONTROLLER,
@@ -21,7 +27,11 @@ export function networkBlocks(n: PolicyObject): NetworkBlock[] | undefined {
   const out: NetworkBlock[] = [];
   for (const x of nets) {
     try {
-      out.push({ cidr: parseCidr(x.cidr), except: (x.except ?? []).map((e) => parseCidr(e)) });
+      // Host bits are ignored, as ipnet ignores them.
+      out.push({
+        cidr: parseNetworkCidr(x.cidr),
+        except: (x.except ?? []).map((e) => parseNetworkCidr(e)),
+      });
     } catch {
       // Admission rejects malformed CIDRs; an object that has one anyway captures nothing through it.
     }

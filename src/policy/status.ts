@@ -155,7 +155,9 @@ function resolvedRefs(
             type: 'ResolvedRefs',
             status: 'False',
             reason: 'InvalidKind',
-            message: 'Route with EgressNetwork backend needs to have the same EgressNetwork as a parent',
+            // The status controller's words (linkerd2 policy-controller/k8s/status/src/index.rs), even
+            // when the parent is another EgressNetwork.
+            message: 'EgressNetwork backend needs to be on a route that has an EgressNetwork parent',
           };
         }
         continue;

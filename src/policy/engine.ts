@@ -191,8 +191,8 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
   const policy = chosen.spec?.trafficPolicy === 'Deny' ? 'Deny' : 'Allow';
   const network = { namespace: ns(chosen), name: chosen.metadata.name, trafficPolicy: policy };
   step(
-    `Most specific network (smallest block after exceptions), then the oldest, then by name (${EGRESS_NETWORKS})`,
-    `EgressNetwork ${network.namespace}/${network.name} (trafficPolicy ${policy})${matching.length > 1 ? `, ahead of ${names(matching.slice(1).map((m) => m.n))}` : ''}`,
+    `Most specific network (smallest block after exceptions, as the policy controller counts it), then the oldest (no creationTimestamp counts as the oldest), then by name (${EGRESS_NETWORKS})`,
+    `EgressNetwork ${network.namespace}/${network.name} (trafficPolicy ${policy})${matching.length > 1 ? `, ahead of ${names(matching.slice(1).map((m) => m.n))}` : ''}${ip?.family === 6 && matching.length > 1 && matching.some((m) => m.size === 0n) ? ' (IPv6 blocks of /64 or wider count 0 addresses there: docs/semantics.md)' : ''}`,
   );
 
   // Routes attached to this network and port, visible to this client, and accepted.
@@ -378,7 +378,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     const candidatesR = accepted.filter((r) => routeOf(r)?.protocol === kind);
     const kindName = routeKindForProtocol(kind).kind;
     const best = bestHttpMatch(candidatesR, req, kind);
-    const ruleText = `Best match across all routes: hostname first (exact > wildcard > longer > none), then path length, method, headers, query (as the proxy orders them); ties to the oldest route and the first rule (${HTTP_MATCH})`;
+    const ruleText = `Best match across all routes: hostname first (exact > wildcard > longer > none), then path length (Exact before PathPrefix at equal length), method, headers, query (as the proxy orders them); ties to the first route in order (oldest, undated last) and the first rule (${HTTP_MATCH})`;
     if (!best) {
       step(
         ruleText,

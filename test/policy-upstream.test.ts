@@ -958,6 +958,31 @@ describe('linkerd2 policy-controller/grpc/src/outbound.rs, outbound/{http,tls,tc
       'HTTPRoute/r#1',
     );
     assert.equal(run(deny, req('tcp://:7000')).effect, 'connection closed (close counter error="forbidden")');
+    const grpcDeny = run(
+      [
+        ...deny,
+        route('GRPCRoute', 'g', { rules: [{ matches: [{ method: { service: 'x' } }] }] }, { port: 9000 }),
+      ],
+      req('grpc://example.com:9000/foo/bar', { method: 'POST' }),
+    );
+    assert.deepEqual(
+      [picked(grpcDeny), grpcDeny.effect],
+      ['grpc-egress-deny', 'gRPC status 7 PERMISSION_DENIED'],
+    );
+    const tlsDeny = run(
+      [...deny, route('TLSRoute', 't', { hostnames: ['other.org'] }, { port: 443 })],
+      req('https://example.com/'),
+    );
+    assert.deepEqual(
+      [picked(tlsDeny), tlsDeny.effect],
+      ['tls-egress-deny', 'connection closed (close counter error="forbidden")'],
+    );
+  });
+  test('egress_network.rs from_resource: networks omitted is everything off-cluster, per family', () => {
+    for (const ip of ['198.51.100.7', '2001:db8::7'])
+      assert.equal(run([en('all')], req('http://example.com/', { ip })).network?.name, 'all', ip);
+    for (const ip of ['10.1.2.3', 'fd00::7'])
+      assert.equal(run([en('all')], req('http://example.com/', { ip })).inCluster, true, ip);
   });
   test('fallback: an off-cluster address no EgressNetwork captures is forwarded as is', () => {
     const d = run([en('only', { networks: [{ cidr: '192.0.2.0/24' }] })], req('http://example.com/'));

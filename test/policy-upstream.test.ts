@@ -611,6 +611,10 @@ describe('linkerd2-proxy linkerd/http/route/src/http/match/{path,header,query_pa
     ['/a\\-b', '/a-b', true],
     ['\\x{41}', 'A', true],
     ['(?P<v>v\\d)', 'v1', true],
+    ['\\p{Greek}+', 'αβ', true],
+    ['\\pL+', 'abc', true],
+    ['[^]a]+', 'bcd', true],
+    ['(?is)A.B', 'a\nb', true],
     ['/(?=x)x', '/x', false], // look-around: not Rust syntax, refused
     ['(a)\\1', 'aa', false], // backreferences: refused
   ];

@@ -13,7 +13,7 @@
  * `find` would report whenever `find`'s match starts at 0, and no match when it would start later.
  *
  * The syntax is Rust's. What Rust writes differently is translated (`(?i)` and the other leading
- * flags, `\A`, `\z`, `\x{…}`, `\pL`, `(?P<name>…)`, `[[:alpha:]]`, escaped punctuation); what Rust
+ * flags, `\A`, `\z`, `\x{…}`, `\pL`, `\p{Greek}`, `(?P<name>…)`, `[[:alpha:]]`, escaped punctuation); what Rust
  * refuses (look-around, backreferences) is refused, as the policy controller refuses the route
  * (linkerd2 policy-controller/k8s/index/src/routes/http.rs). Known gap: Rust's `\d`, `\w`, `\s` and
  * `\b` are Unicode-aware, JavaScript's ASCII-only; header values the proxy matches are visible ASCII
@@ -67,6 +67,16 @@ export function proxyRegexMatches(pattern: string, value: string): boolean {
   return fullMatch(compileProxyRegex(pattern), value);
 }
 
+/** True when JavaScript knows `\p{name}` as it stands (a general category or binary property). */
+function unicodeName(name: string): boolean {
+  try {
+    new RegExp(`\\p{${name}}`, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function translate(pattern: string): Compiled {
   let flags = 'uy';
   let i = 0;
@@ -93,6 +103,14 @@ function translate(pattern: string): Compiled {
         const close = pattern.indexOf('}', i + 3);
         if (close < 0) return { error: 'unclosed \\x{' };
         out += `\\u{${pattern.slice(i + 3, close)}}`;
+        i = close + 1;
+        continue;
+      } else if ((n === 'p' || n === 'P') && pattern[i + 2] === '{') {
+        // Rust names a script bare (`\p{Greek}`); JavaScript wants `Script=` unless it is a category.
+        const close = pattern.indexOf('}', i + 3);
+        if (close < 0) return { error: `unclosed \\${n}{` };
+        const name = pattern.slice(i + 3, close);
+        out += `\\${n}{${name.includes('=') || unicodeName(name) ? name : `Script=${name}`}}`;
         i = close + 1;
         continue;
       } else if (

@@ -71,7 +71,7 @@ export interface ApiServer {
  * discovery (`discovery.ts`), the REST verbs on the store (`rest.ts`) behind the admission chain
  * (`admission-chain.ts`), authentication and RBAC (`auth.ts`), `pods/portforward` bridged to the
  * simulated proxy admin servers (`kubelet.ts`, `proxy-admin.ts`) and the HTTP(S) listener (`serving.ts`).
- * This entry logs every request, applies `faults.hangAll`, reads bodies and turns errors into Status.
+ * This entry logs every request, applies `faults.hangAll` and `faults.answer`, reads bodies and turns errors into Status.
  */
 export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServer> {
   const store = new Store();

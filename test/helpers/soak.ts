@@ -63,6 +63,8 @@ export interface SoakFigures {
   watchesEndedByRestart: number;
   /** Windows whose start scrape of the pod had failed: stat has no baseline for it (not asserted). */
   noBaseline: number;
+  /** Of those, windows that showed the proxy's whole counter since it started, not the window's traffic. */
+  noBaselineWholeCounter: number;
   /** Failure texts (the stderr warning) that do not name their pod: a finding for src/kube. */
   errorsNotNamingThePod: Set<string>;
   heapUsedMB: { atRound100: number; atEnd: number };
@@ -145,6 +147,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
     requestsSeen: 0,
     requestsServed: 0,
     noBaseline: 0,
+    noBaselineWholeCounter: 0,
     watchesEndedByRestart: 0,
     errorsNotNamingThePod: new Set(),
     heapUsedMB: { atRound100: 0, atEnd: 0 },
@@ -209,6 +212,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
       if (!p) continue;
       if (failedBefore.has(name)) {
         f.noBaseline++;
+        // stat takes a pod missing from the previous sample as new, so the window gets its whole counter.
+        if (got === p.served && got !== p.window) f.noBaselineWholeCounter++;
         continue;
       }
       f.windowsChecked++;

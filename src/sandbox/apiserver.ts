@@ -104,6 +104,21 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = log(req);
     if (faults.hangAll) return;
+    const reset = faults.resets;
+    if (reset.remaining > 0 && (reset.method === undefined || reset.method === req.method)) {
+      reset.remaining--;
+      req.socket.destroy();
+      return;
+    }
+    const busy = faults.unavailable;
+    if (busy.remaining > 0 && (busy.method === undefined || busy.method === req.method)) {
+      busy.remaining--;
+      const { code, retryAfter } = busy;
+      const reason = code === 429 ? 'TooManyRequests' : 'ServiceUnavailable';
+      return json(res, code, statusBody(code, reason, `the server is ${reason}`), {
+        'Retry-After': String(retryAfter),
+      });
+    }
     if (!authenticate(req)) return json(res, 401, statusBody(401, 'Unauthorized', 'Unauthorized'));
     const chunks: Buffer[] = [];
     req.on('data', (d: Buffer) => chunks.push(d));

@@ -29,6 +29,14 @@ export interface Faults {
   hangAll: boolean;
   /** Answer REST requests but never complete a WebSocket upgrade (port-forward handshake timeouts). */
   hangUpgrades: boolean;
+  /**
+   * Answer the next `remaining` requests (of `method` only, when set) with `code` (429 or 503) and
+   * `Retry-After: retryAfter`, as an overloaded or restarting API server does (client retries). Counts
+   * down; off at 0.
+   */
+  unavailable: { remaining: number; code: 429 | 503; retryAfter: number; method?: string };
+  /** Drop the connection of the next `remaining` requests (of `method` only, when set) before answering. */
+  resets: { remaining: number; method?: string };
 }
 
 /** Every switch off: a well-behaved cluster. */
@@ -38,4 +46,6 @@ export const noFaults = (): Faults => ({
   notServed: new Set(),
   hangAll: false,
   hangUpgrades: false,
+  unavailable: { remaining: 0, code: 503, retryAfter: 1 },
+  resets: { remaining: 0 },
 });

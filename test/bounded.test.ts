@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { BIN, runCli } from './helpers/cli.js';
 import { fixture, startCluster, type TestCluster } from './helpers/cluster.js';
 
@@ -110,6 +113,43 @@ describe('an API server that accepts connections and never answers', () => {
         assert.equal(r.stdout, '');
       });
     }
+  }
+});
+
+test('a kubeconfig credential plugin that never returns is inside the deadline, and killed by Ctrl-C', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egressctl-bounded-'));
+  try {
+    const plugin = path.join(dir, 'plugin.sh');
+    fs.writeFileSync(plugin, '#!/bin/sh\necho started >> "$0.log"\nexec sleep 60\n', { mode: 0o755 });
+    const kc = path.join(dir, 'kubeconfig');
+    fs.writeFileSync(
+      kc,
+      `apiVersion: v1
+kind: Config
+current-context: x
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: egress-test}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never}}}]
+`,
+    );
+    const t0 = Date.now();
+    const r = await runCli(['egress', 'get', '--timeout', '1s'], {
+      env: { KUBECONFIG: kc },
+      timeoutMs: 20_000,
+    });
+    assert.ok(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms`);
+    assert.equal(
+      r.stderr,
+      "error: list egressnetworks.policy.linkerd.io in egress-test (running the kubeconfig's credential plugin): not done within --timeout 1s, waiting on the API server at 127.0.0.1:1 (raise --timeout to wait longer)\n",
+    );
+    assert.equal(r.code, 3);
+    const i = await interrupt(['egress', 'get'], { KUBECONFIG: kc }, 'SIGINT', () =>
+      fs.existsSync(`${plugin}.log`),
+    );
+    assert.equal(i.code, 130);
+    assert.ok(i.ms < 1000, `took ${i.ms} ms`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

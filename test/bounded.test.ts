@@ -143,6 +143,8 @@ users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, com
       "error: list egressnetworks.policy.linkerd.io in egress-test (running the kubeconfig's credential plugin): not done within --timeout 1s, waiting on the API server at 127.0.0.1:1 (raise --timeout to wait longer)\n",
     );
     assert.equal(r.code, 3);
+    // Ready when this run has started the plugin (the first run's mark is removed).
+    fs.rmSync(`${plugin}.log`, { force: true });
     const i = await interrupt(['egress', 'get'], { KUBECONFIG: kc }, 'SIGINT', () =>
       fs.existsSync(`${plugin}.log`),
     );

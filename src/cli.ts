@@ -11,7 +11,7 @@ import type { CommandInput, CommandModule } from './commands/flags.js';
 import * as proxyMetrics from './commands/proxy-metrics.js';
 import * as sandbox from './commands/sandbox.js';
 import type { Deps } from './deps.js';
-import { toGlobalOptions, type GlobalFlags } from './options/global.js';
+import { commandDeadline, toGlobalOptions, type GlobalFlags } from './options/global.js';
 
 export const VERSION = '0.1.0';
 
@@ -79,7 +79,15 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
         opts: self.opts(),
         global: toGlobalOptions(program.opts<GlobalFlags>()),
       };
-      onExit(await runner(mod, mod.validate(input), deps));
+      // Bound here, once, so that no command can forget them: every client a command opens gets its
+      // --timeout deadline, Ctrl-C and (with -v) a place to tell its retries.
+      const deadline = commandDeadline(input.opts, deps.now());
+      const log = input.global.verbose ? (line: string) => deps.err.write(`${line}\n`) : undefined;
+      const bound: Deps = {
+        ...deps,
+        kube: (s) => deps.kube({ deadline, signal: deps.signal, ...(log ? { log } : {}), ...s }),
+      };
+      onExit(await runner(mod, mod.validate(input), bound));
     });
   // Each module types its own options; here they are only passed from validate() to run().
   const m = (mod: unknown) => wire(mod as CommandModule);

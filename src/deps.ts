@@ -17,7 +17,10 @@ export interface Deps {
   /** Whether stdout is a terminal (colour, in-place refresh). */
   stdoutIsTTY: boolean;
   cwd: string;
-  /** Aborted on Ctrl-C (SIGINT/SIGTERM): long-running commands stop cleanly. */
+  /**
+   * Aborted on the first Ctrl-C (SIGINT) or SIGTERM, with an `Interrupted` as its reason (which carries
+   * the exit code, 130 or 143). Every kube client listens to it (cli.ts binds it into `kube`).
+   */
   signal: AbortSignal;
   /** Wall clock, injectable for tests of rates. */
   now: () => number;

@@ -4,13 +4,16 @@
  *
  * Exit codes (documented in the README):
  *   0 ok · 1 findings (denied traffic, failed policy cases, lint errors) · 2 usage · 3 cluster, network or
- *   partial failure.
+ *   partial failure (a deadline passed included) · 130 interrupted by SIGINT · 143 by SIGTERM (128 + the
+ *   signal's number, as shells report a process killed by it).
  */
 export const ExitCode = {
   Ok: 0,
   Findings: 1,
   Usage: 2,
   Cluster: 3,
+  Interrupted: 130,
+  Terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -45,6 +48,28 @@ export class ClusterError extends EgressctlError {
   constructor(message: string, options?: { cause?: unknown; detail?: string }) {
     super(message, ExitCode.Cluster, options);
   }
+}
+
+/**
+ * The command was stopped by Ctrl-C (SIGINT) or SIGTERM before it finished: exit 130 or 143. `runProcess`
+ * aborts `deps.signal` with one of these as the reason, so whatever notices the abort can throw it.
+ */
+export class Interrupted extends EgressctlError {
+  readonly signal: 'SIGINT' | 'SIGTERM';
+  constructor(signal: 'SIGINT' | 'SIGTERM', message = `interrupted by ${signal}`) {
+    super(message, signal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted);
+    this.signal = signal;
+  }
+}
+
+/**
+ * The error for work stopped by an aborted `signal`: `interrupted by SIGINT` (or SIGTERM, from its
+ * Interrupted reason; SIGINT for in-process callers that abort without one), then `detail`.
+ */
+export function interruptedBy(signal: AbortSignal, detail?: string): Interrupted {
+  const r: unknown = signal.reason;
+  const sig = r instanceof Interrupted ? r.signal : 'SIGINT';
+  return new Interrupted(sig, `interrupted by ${sig}${detail ? ` ${detail}` : ''}`);
 }
 
 /**

@@ -3,7 +3,7 @@ import { buildProgram } from './cli.js';
 
 export { buildProgram };
 import type { Deps } from './deps.js';
-import { EgressctlError, ExitCode, errorMessage, exitCodeOf } from './errors.js';
+import { EgressctlError, ExitCode, Interrupted, errorMessage, exitCodeOf } from './errors.js';
 
 /**
  * Runs egressctl with `argv` (without node and the script) and returns the exit code. Every thrown error
@@ -13,11 +13,16 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   let code: number = ExitCode.Ok;
   const program = buildProgram(deps, (c) => (code = c));
   const verbose = argv.includes('-v') || argv.includes('--verbose');
+  // A command stopped by Ctrl-C that did not finish cleanly exits 130 or 143 whatever it failed with
+  // (a pod "interrupted", a request cut off). One that ends on Ctrl-C by design (`stat --watch`, `sandbox`)
+  // returns 0 and keeps it.
+  const interrupted = (exit: number): number =>
+    exit !== ExitCode.Ok && deps.signal.aborted ? interruptCode(deps.signal) : exit;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return code;
+    return interrupted(code);
   } catch (e) {
-    const exit = exitCodeOf(e);
+    const exit = interrupted(exitCodeOf(e));
     // commander has already printed its own errors (and --help / --version their text).
     if (e instanceof CommanderError) return exit;
     deps.err.write(`error: ${errorMessage(e)}\n`);
@@ -31,14 +36,30 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   }
 }
 
-/** Wires `main` to the real process. Never calls process.exit: piped output must flush first. */
+function interruptCode(signal: AbortSignal): number {
+  return signal.reason instanceof Interrupted ? signal.reason.exitCode : ExitCode.Interrupted;
+}
+
+/**
+ * How long the first signal leaves a command to unwind before the process exits anyway. Every socket
+ * listens to the signal, so this only guards against a bug; pipes are written synchronously on Linux,
+ * so output already printed is not lost.
+ */
+const UNWIND_MS = 900;
+
+/**
+ * Wires `main` to the real process. Never calls process.exit while a command runs normally: piped
+ * output must flush first. The first SIGINT or SIGTERM aborts `deps.signal`, which every request,
+ * port-forward and credential plugin listens to; a second one exits at once.
+ */
 export async function runProcess(): Promise<void> {
   const controller = new AbortController();
-  let interrupted = 0;
-  const onSignal = (): void => {
-    interrupted++;
-    if (interrupted > 1) process.exit(130);
-    controller.abort();
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
+    const code = sig === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted;
+    if (controller.signal.aborted) process.exit(code);
+    controller.abort(new Interrupted(sig));
+    // Once main has returned, its code stands (a leaked handle must not turn 0 into 130).
+    setTimeout(() => process.exit(process.exitCode ?? code), UNWIND_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

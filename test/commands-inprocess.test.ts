@@ -21,6 +21,8 @@ interface Run {
   connects: ConnectSettings[];
 }
 
+const testSignal = new AbortController().signal;
+
 function testDeps(c: TestCluster): { deps: Deps; result: () => Omit<Run, 'code'> } {
   let stdout = '';
   let stderr = '';
@@ -32,7 +34,7 @@ function testDeps(c: TestCluster): { deps: Deps; result: () => Omit<Run, 'code'>
     env,
     stdoutIsTTY: false,
     cwd: process.cwd(),
-    signal: new AbortController().signal,
+    signal: testSignal,
     now: () => Date.now(),
     kube: (settings) => {
       connects.push(settings);
@@ -62,8 +64,21 @@ describe('commands in-process through deps.kube against the sandbox API server',
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
     assert.equal(r.stdout, 'egressnetwork.policy.linkerd.io/all-egress-traffic created\n');
-    assert.deepEqual(r.connects, [
-      { kubeconfig: undefined, context: undefined, namespace: 'egress-test', requestTimeoutMs: 5000 },
+    // The client gets Ctrl-C and the command's deadline (deny's --timeout default, 60s) from cli.ts.
+    assert.ok(r.connects.every((s) => s.signal instanceof AbortSignal && s.signal === testSignal));
+    assert.ok(r.connects.every((s) => typeof s.deadline?.startedAt === 'number'));
+    const comparable = r.connects.map(({ signal: _s, ...s }) => ({
+      ...s,
+      deadline: { ...s.deadline, startedAt: 0 },
+    }));
+    assert.deepEqual(comparable, [
+      {
+        kubeconfig: undefined,
+        context: undefined,
+        namespace: 'egress-test',
+        requestTimeoutMs: 5000,
+        deadline: { ms: 60_000, flag: '--timeout', startedAt: 0 },
+      },
     ]);
     assert.deepEqual(c.server.store.get(EN(), 'egress-test', 'all-egress-traffic')?.spec, {
       trafficPolicy: 'Deny',

@@ -11,6 +11,7 @@ import {
   addClusterNetworksFlag,
   addEgressNamespaceFlag,
   addNamespaceFlag,
+  addTimeoutFlag,
   collect,
   withExamples,
   type CommandInput,
@@ -47,6 +48,7 @@ export function command(): Command {
     new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'junit']).default('text'),
   );
   addNamespaceFlag(cmd);
+  addTimeoutFlag(cmd, '30s', 'reading the cluster (not used with -f)');
   return withExamples(
     cmd,
     `

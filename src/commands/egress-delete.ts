@@ -9,7 +9,7 @@ import {
   type KubeObject,
 } from '../kube/resources.js';
 import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
-import { addNamespaceFlag, dryRunOption, withExamples, type CommandInput } from './flags.js';
+import { addNamespaceFlag, addTimeoutFlag, dryRunOption, withExamples, type CommandInput } from './flags.js';
 
 /** `egress delete KIND/NAME...`: delete EgressNetworks and routes. */
 export function command(): Command {
@@ -22,6 +22,7 @@ export function command(): Command {
     .option('--ignore-not-found', 'treat a missing object as deleted');
   addNamespaceFlag(cmd);
   cmd.addOption(dryRunOption('none, client or server'));
+  addTimeoutFlag(cmd, '60s');
   return withExamples(
     cmd,
     `

@@ -12,6 +12,7 @@ import {
   addAllNamespacesFlag,
   addEgressNamespaceFlag,
   addNamespaceFlag,
+  addTimeoutFlag,
   withExamples,
   type CommandInput,
 } from './flags.js';
@@ -30,6 +31,7 @@ export function command(): Command {
   addAllNamespacesFlag(cmd);
   // The global namespace is read too: its networks apply to namespaces that have none of their own.
   addEgressNamespaceFlag(cmd);
+  addTimeoutFlag(cmd, '30s');
   return withExamples(
     cmd,
     `

@@ -7,6 +7,7 @@ import {
   addClusterNetworksFlag,
   addEgressNamespaceFlag,
   addNamespaceFlag,
+  addTimeoutFlag,
   collect,
   withExamples,
   type CommandInput,
@@ -39,6 +40,7 @@ export function command(): Command {
     '--gateway-api-version <vX.Y.Z>',
     "with -f: the Gateway API bundle the cluster runs, for the rules that depend on it (live lint reads the CRDs' bundle-version annotation)",
   );
+  addTimeoutFlag(cmd, '30s', 'reading the cluster (not used with -f)');
   return withExamples(
     cmd,
     `

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { useColor, type Deps } from '../deps.js';
-import { ClusterError, ExitCode, UsageError, errorMessage } from '../errors.js';
+import { ClusterError, ExitCode, UsageError, errorMessage, interruptedBy } from '../errors.js';
 import type { Selection } from '../kube/resolve.js';
 import type { KubeClient } from '../kube/rest.js';
 import type { GroupBy } from '../metrics/egress.js';
@@ -143,6 +143,8 @@ async function scrapeRound(
     resolvePods,
     scrapePods,
   } = m;
+  // --timeout bounds each round, lookups included, not the whole --watch.
+  client.restartDeadline();
   const pods = await resolvePods(client, selection);
   if (pods.length === 0) throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
   const expositions = new Map<string, Exposition>();
@@ -171,6 +173,8 @@ async function scrapeRound(
       r.body = undefined;
     },
   });
+  // A round cut short by Ctrl-C is no result: it is never rendered.
+  if (deps.signal.aborted) throw interruptedBy(deps.signal);
   return { at, expositions, failed, scraped: pods.length };
 }
 
@@ -185,7 +189,8 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     let curr = await scrapeRound(m, client, selection, o, deps);
     if (o.intervalMs > 0) {
       prev = curr;
-      if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
+      if (!(await wait(o.intervalMs, deps)))
+        throw interruptedBy(deps.signal, 'before the second scrape: no rates to show');
       curr = await scrapeRound(m, client, selection, o, deps);
     }
     let r = m.toStatWindow(prev, curr, o.by);
@@ -196,7 +201,13 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       for (const f of r.pods.failed) deps.err.write(`warning: ${f.error}\n`);
       if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
       prev = curr;
-      curr = await scrapeRound(m, client, selection, o, deps);
+      try {
+        curr = await scrapeRound(m, client, selection, o, deps);
+      } catch (e) {
+        // Ctrl-C is how --watch ends, even mid-round.
+        if (deps.signal.aborted) return ExitCode.Ok;
+        throw e;
+      }
       r = m.toStatWindow(prev, curr, o.by);
     }
   } finally {

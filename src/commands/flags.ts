@@ -77,8 +77,17 @@ export function dryRunOption(description: string): Option {
     .preset('client');
 }
 
+/**
+ * `--timeout`: the deadline for the whole command, lookups and credential plugins included (cli.ts
+ * binds it into every kube client the command opens). Read commands default to 30s, writing ones to 60s.
+ */
+export function addTimeoutFlag(cmd: Command, byDefault: string, what = 'the whole command'): Command {
+  return cmd.option('--timeout <duration>', `deadline for ${what}, at most 24h`, byDefault);
+}
+
 /** Flags shared by every command that writes objects (`allow`, `deny`, `route`). */
 export function addApplyFlags(cmd: Command): Command {
+  addTimeoutFlag(cmd, '60s');
   return cmd
     .addOption(dryRunOption('none, client (print, contact nothing) or server (validate on the server)'))
     .addOption(

@@ -79,8 +79,11 @@ export interface KubeConnection {
   key?: Buffer | undefined;
   insecure: boolean;
   servername?: string | undefined;
-  /** Returns the auth and impersonation headers for a request (runs exec plugins, cached until expiry). */
-  headers(): Promise<Record<string, string | string[]>>;
+  /**
+   * Returns the auth and impersonation headers for a request (runs exec plugins, cached until expiry).
+   * `signal` (the command's deadline and Ctrl-C) kills a credential plugin that is still running.
+   */
+  headers(signal?: AbortSignal): Promise<Record<string, string | string[]>>;
 }
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -257,7 +260,7 @@ function makeAuth(
   server: URL,
   cluster: ClusterEntry,
   env: NodeJS.ProcessEnv,
-): () => Promise<HeaderMap> {
+): (signal?: AbortSignal) => Promise<HeaderMap> {
   const base: HeaderMap = {};
   if (u.as) base['Impersonate-User'] = u.as;
   if (u['as-groups']?.length) base['Impersonate-Group'] = u['as-groups'];
@@ -273,9 +276,9 @@ function makeAuth(
   if (u.exec) {
     const exec = u.exec;
     let cached: { headers: HeaderMap; expires: number } | undefined;
-    return async () => {
+    return async (signal?: AbortSignal) => {
       if (!cached || Date.now() >= cached.expires) {
-        const cred = await runExecPlugin(exec, dir, userName, server, cluster, env);
+        const cred = await runExecPlugin(exec, dir, userName, server, cluster, env, signal);
         cached = { headers: { ...base, Authorization: `Bearer ${cred.token}` }, expires: cred.expires };
       }
       return cached.headers;
@@ -300,6 +303,7 @@ async function runExecPlugin(
   server: URL,
   cluster: ClusterEntry,
   env: NodeJS.ProcessEnv,
+  signal: AbortSignal | undefined,
 ): Promise<{ token: string; expires: number }> {
   const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1';
   // client-go resolves a relative command that contains a path separator against the kubeconfig's folder.
@@ -330,9 +334,11 @@ async function runExecPlugin(
     execFile(
       command,
       exec.args ?? [],
-      { env: childEnv, timeout: 60_000, maxBuffer: 4 << 20 },
+      { env: childEnv, timeout: 60_000, maxBuffer: 4 << 20, ...(signal ? { signal } : {}) },
       (err, out, errOut) => {
-        if (err) {
+        // Killed by the deadline or Ctrl-C: the caller names which.
+        if (err && signal?.aborted) reject(new Error(err.message, { cause: err }));
+        else if (err) {
           const why =
             (err as NodeJS.ErrnoException).code === 'ENOENT'
               ? 'command not found'

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import WebSocket from 'ws';
 import { ClusterError } from '../errors.js';
+import { timerDelay } from '../options/duration.js';
 import { ApiError, type KubeClient, type KubeStatus } from './rest.js';
 
 const gunzip = promisify(zlib.gunzip);
@@ -55,6 +56,8 @@ export function forwardHttpGet(
   );
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
 
+  // The caller's signal (a scrape round) and the client's (the command's deadline and Ctrl-C).
+  const signal = opts.signal ? AbortSignal.any([opts.signal, client.signal]) : client.signal;
   return new Promise<ForwardedResponse>((resolve, reject) => {
     let ws: WebSocket | undefined;
     let settled = false;
@@ -67,13 +70,18 @@ export function forwardHttpGet(
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
-      opts.signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       socket.destroy();
       if (ws && ws.readyState !== WebSocket.CLOSED) ws.terminate();
       if (err) reject(err);
       else resolve(value as ForwardedResponse);
     };
-    const onAbort = (): void => finish(new ClusterError(`${who}: interrupted`));
+    const onAbort = (): void =>
+      finish(
+        client.signal.aborted
+          ? client.abortError(`port-forward to ${who}`)
+          : new ClusterError(`${who}: interrupted`),
+      );
     const deadline = setTimeout(
       () =>
         finish(
@@ -81,10 +89,8 @@ export function forwardHttpGet(
             `${who}: no complete answer from the proxy on port ${port} within ${opts.deadlineMs / 1000}s (raise --pod-timeout)`,
           ),
         ),
-      opts.deadlineMs,
+      timerDelay(opts.deadlineMs),
     );
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     // The local end of the tunnel: what node's HTTP client reads and writes.
     const socket = new Duplex({
@@ -99,13 +105,17 @@ export function forwardHttpGet(
       },
     });
 
-    void client.conn.headers().then(
+    // Only now: finish() destroys the socket above.
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    void client.conn.headers(signal).then(
       (headers) => {
         if (settled) return;
         ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], {
           headers,
           ...client.tlsOptions(),
-          handshakeTimeout: opts.connectTimeoutMs,
+          handshakeTimeout: timerDelay(opts.connectTimeoutMs),
           perMessageDeflate: false,
         });
         ws.binaryType = 'nodebuffer';

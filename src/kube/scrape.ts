@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { errorMessage } from '../errors.js';
+import { timerDelay } from '../options/duration.js';
 import { forwardHttpGet } from './portforward.js';
 import { adminPorts, unscrapableReason, type Pod } from './resolve.js';
 import type { KubeClient } from './rest.js';
@@ -50,13 +51,19 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
   const round = new AbortController();
   // Every in-flight forward listens on this signal; there are up to `concurrency` of them.
   setMaxListeners(0, round.signal);
-  const onOuterAbort = (): void => round.abort();
-  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // Ctrl-C, or the client's deadline (the command's --timeout), ends the round as its own deadline does.
+  const outer = o.signal ? AbortSignal.any([o.signal, client.signal]) : client.signal;
   let timedOut = false;
+  const onOuterAbort = (): void => {
+    timedOut = client.signal.aborted && !client.interrupted;
+    round.abort();
+  };
+  if (outer.aborted) onOuterAbort();
+  else outer.addEventListener('abort', onOuterAbort, { once: true });
   const timer = setTimeout(() => {
     timedOut = true;
     round.abort();
-  }, o.deadlineMs);
+  }, timerDelay(o.deadlineMs));
 
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -103,7 +110,7 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
     await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, jobs.length)) }, worker));
   } finally {
     clearTimeout(timer);
-    o.signal?.removeEventListener('abort', onOuterAbort);
+    outer.removeEventListener('abort', onOuterAbort);
   }
   return jobs.map((job, i) => {
     const r = results[i];

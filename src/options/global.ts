@@ -1,4 +1,4 @@
-import type { ConnectSettings } from '../kube/rest.js';
+import type { ConnectSettings, Deadline } from '../kube/rest.js';
 import { validateNamespace } from '../manifests/validate.js';
 import { parseDuration } from './duration.js';
 
@@ -30,6 +30,17 @@ export function toGlobalOptions(f: GlobalFlags): GlobalOptions {
     requestTimeoutMs: parseDuration(f.requestTimeout, '--request-timeout'),
     verbose: f.verbose === true,
   };
+}
+
+/**
+ * A command's deadline, from its own `--timeout` (every command that talks to the cluster has one):
+ * it covers the whole command from `startedAt`, credential plugins, discovery and lookups included.
+ * Undefined for a command without the flag.
+ */
+export function commandDeadline(opts: Record<string, unknown>, startedAt: number): Deadline | undefined {
+  const v = opts.timeout;
+  if (typeof v !== 'string') return undefined;
+  return { ms: parseDuration(v, '--timeout'), flag: '--timeout', startedAt };
 }
 
 /** Settings for `deps.kube` from the global options and the command's resolved namespace. */

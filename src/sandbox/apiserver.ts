@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { admitWrite } from './admission-chain.js';
 import { denyListAuthorizer, tokenOrCertAuth } from './auth.js';
 import { serveCrd, serveDiscovery, type Served } from './discovery.js';
-import { noFaults, takeAnswer, type CannedAnswer, type Faults } from './faults.js';
+import { noFaults, takeAnswer, type Faults } from './faults.js';
 import { createKubeletBridge } from './kubelet.js';
 import { renderKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { createProxyAdmin, type MetricsProvider } from './proxy-admin.js';
@@ -106,7 +106,10 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     return url;
   };
 
-  const canned = (a: CannedAnswer): { head: string; body: string } => {
+  const canned = (a: {
+    status: 429 | 500 | 503;
+    retryAfterSeconds?: number;
+  }): { head: string; body: string } => {
     const reason =
       a.status === 429 ? 'TooManyRequests' : a.status === 503 ? 'ServiceUnavailable' : 'InternalError';
     const body = JSON.stringify(
@@ -129,8 +132,9 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     const url = log(req);
     if (faults.hangAll) return;
     const a = takeAnswer(faults, req.method ?? '', url.pathname);
+    if (a?.status === 'reset') return void req.socket.destroy();
     if (a) {
-      const { body } = canned(a);
+      const { body } = canned({ status: a.status, retryAfterSeconds: a.retryAfterSeconds });
       res.writeHead(a.status, {
         'Content-Type': 'application/json',
         ...(a.retryAfterSeconds !== undefined ? { 'Retry-After': String(a.retryAfterSeconds) } : {}),
@@ -164,8 +168,9 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     const url = log(req);
     if (faults.hangAll) return;
     const a = takeAnswer(faults, req.method ?? '', url.pathname);
+    if (a?.status === 'reset') return void socket.destroy();
     if (a) {
-      const c = canned(a);
+      const c = canned({ status: a.status, retryAfterSeconds: a.retryAfterSeconds });
       socket.end(`${c.head}Connection: close\r\n\r\n${c.body}`);
       return;
     }

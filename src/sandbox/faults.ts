@@ -32,13 +32,14 @@ export interface Faults {
   /**
    * Canned error answers, consumed in order by the first requests or upgrades whose `METHOD path`
    * matches: 429/500/503 with a Status body and `Retry-After`, as an overloaded API server sends them
-   * (apiserver's max-in-flight filter answers 429 with Retry-After: 1).
+   * (apiserver's max-in-flight filter answers 429 with Retry-After: 1), or `reset`: the connection is
+   * dropped before any answer (what a client's retry of an idempotent GET must survive).
    */
   answer: CannedAnswer[];
 }
 
 export interface CannedAnswer {
-  status: 429 | 500 | 503;
+  status: 429 | 500 | 503 | 'reset';
   /** `Retry-After` in seconds; absent: no header. */
   retryAfterSeconds?: number;
   /** Tested against `METHOD /path` (e.g. `GET /api/v1/namespaces/ns/pods/p/portforward`). */

@@ -88,7 +88,10 @@ describe('commands in-process through deps.kube against the sandbox API server',
   test('usage errors never open a client: --dry-run=client and a bad --ip stay off the cluster', async () => {
     const dry = await runInProcess(c, ['egress', 'delete', 'httproute/x', '--dry-run']);
     assert.equal(dry.code, 0);
-    assert.equal(dry.stdout, 'httproute.gateway.networking.k8s.io/x deleted (dry run)\n');
+    assert.equal(
+      dry.stdout,
+      'httproute.gateway.networking.k8s.io/x would be deleted (client dry run: not checked against the cluster)\n',
+    );
     assert.deepEqual(dry.connects, []);
     const bad = await runInProcess(c, ['egress', 'check', 'https://github.com', '--ip', 'bogus']);
     assert.equal(bad.code, 2);

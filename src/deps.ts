@@ -19,6 +19,8 @@ export interface Deps {
   cwd: string;
   /** Aborted on Ctrl-C (SIGINT/SIGTERM): long-running commands stop cleanly. */
   signal: AbortSignal;
+  /** Reads all of standard input (`-f -`); absent where there is none (in-process tests). */
+  stdin?: () => Promise<string>;
   /** Wall clock, injectable for tests of rates. */
   now: () => number;
   /**

@@ -105,7 +105,7 @@ describe('commands in-process through deps.kube against the sandbox API server',
 
   test('egress check decides live from the cluster through the same factory', async () => {
     const r = await runInProcess(c, ['egress', 'check', 'https://github.com', '--ip', '203.0.113.10']);
-    assert.equal(r.stderr, '');
+    assert.equal(r.stderr, 'read 1 object from namespaces egress-test, linkerd-egress\n');
     assert.equal(r.code, 1);
     assert.match(
       r.stdout,

@@ -64,7 +64,13 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
     // Every injected pod of the namespace answers, internal-egress (no egress of its own) included.
     const whole = await runCli(['egress', 'stat', '-o', 'json'], { env });
     assert.equal(whole.code, 0, whole.stderr);
-    assert.deepEqual((JSON.parse(whole.stdout) as StatReport).pods, { scraped: 2, failed: [] });
+    assert.deepEqual((JSON.parse(whole.stdout) as StatReport).pods, {
+      scraped: 2,
+      meshed: 2,
+      total: 2,
+      unmeshed: [],
+      failed: [],
+    });
     const row = await window();
     assert.equal(row('http-egress-allow', 'httpbin.org')?.verdict, 'allowed');
     assert.equal(
@@ -76,7 +82,11 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
   });
 
   test('Deny: the metric deltas show 403s on http-egress-deny and forbidden closes; the allow series are frozen', async () => {
-    assert.equal((await runCli(['egress', 'deny'], { env })).code, 0);
+    // The sandbox made the network as the guide's kubectl apply: its field is kubectl's until forced.
+    const refused = await runCli(['egress', 'deny'], { env });
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /conflict with "kubectl": \.spec\.trafficPolicy/);
+    assert.equal((await runCli(['egress', 'deny', '--force-conflicts'], { env })).code, 0);
     await until('deny to take effect', () => sb.latest().get('http://httpbin.org/get')?.verdict === 'deny');
     const row = await window();
     const http = row('http-egress-deny', 'httpbin.org');

@@ -69,7 +69,8 @@ export async function runDemo(sb: Sandbox, kubeconfig: string, deps: Deps): Prom
   await egressctl(['egress', 'stat', '-n', 'egress-test', 'po/client']);
 
   say('2. Deny all egress from egress-test: plaintext HTTP now gets 403, TLS and TCP are closed');
-  await egressctl(['egress', 'deny', '-n', 'egress-test']);
+  // The guide's kubectl apply owns trafficPolicy: without --force-conflicts egressctl refuses, as kubectl does.
+  await egressctl(['egress', 'deny', '-n', 'egress-test', '--force-conflicts']);
   await waitFor('http://httpbin.org/get', 'deny', 'the deny policy');
   await stat();
 

@@ -95,6 +95,9 @@ function check(
 const routeOf = (d: Decision) =>
   d.route ? `${d.route.kind}/${d.route.name}` : d.fallback ? 'fallback' : d.inCluster ? 'in-cluster' : 'none';
 
+// docs/semantics.md "Which EgressNetwork captures a connection"; upstream: linkerd2
+// policy-controller/k8s/index/src/outbound/index/egress_network.rs (block sizes:
+// policy-controller/k8s/api/src/policy/network.rs).
 describe('which EgressNetwork captures a connection', () => {
   test('a Service ClusterIP is never egress', () => {
     const svc = { apiVersion: 'v1', kind: 'Service', metadata: meta('db'), spec: { clusterIP: '10.96.0.5' } };
@@ -158,6 +161,10 @@ describe('which EgressNetwork captures a connection', () => {
   });
 });
 
+// docs/semantics.md "Routes on a parent port" and "Matching"; upstream: linkerd2
+// policy-controller/k8s/index/src/outbound/index.rs (routes per parent and port),
+// policy-controller/grpc/src/outbound/http.rs (default routes appended last); linkerd2-proxy
+// linkerd/http/route and linkerd/tls/route (how the proxy picks a route).
 describe('routes, protocol and matching', () => {
   test('routes must be accepted; --assume-accepted computes what Linkerd would accept', () => {
     const r = http('get', { rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/get' } }] }] });
@@ -357,8 +364,8 @@ describe('routes, protocol and matching', () => {
       { created: '2026-04-01T00:00:00Z' },
     );
     const all = [n, plain, withHeader, withMethod, withQuery];
-    // linkerd2-proxy orders path, method, headers, query (linkerd/http/route/src/http/match.rs);
-    // Some write-ups list the method last, but the proxy (linkerd/http/route/src/http/match.rs) decides.
+    // linkerd2-proxy orders path, then method, then headers, then query params
+    // (linkerd/http/route/src/http/match.rs, impl Ord for RequestMatch): the method beats a header.
     const pick = (url: string, o: { headers?: Record<string, string>; method?: string } = {}) =>
       routeOf(check(all, url, o));
     assert.equal(
@@ -437,6 +444,9 @@ describe('routes, protocol and matching', () => {
   });
 });
 
+// docs/semantics.md "Outcomes and status"; upstream: linkerd2
+// policy-controller/grpc/src/outbound/http.rs (backends: original destination, Service,
+// invalid), policy-controller/k8s/status/src/index.rs (the conditions the controller writes).
 describe('outcomes and status', () => {
   test('backends: none and the parent forward; a Service redirects; missing or foreign backends fail', () => {
     const n = net('all', 'Deny');

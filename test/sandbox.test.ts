@@ -4,10 +4,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
+import { DESTINATIONS, startSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
 import { SERVED } from '../src/sandbox/resources.js';
 import type { StatReport } from '../src/metrics/stat.js';
+import { GUIDE, type GuideCommand, type GuideStep, type GuideStepId } from '../src/sandbox/guide.js';
 import { BIN, runCli } from './helpers/cli.js';
+import { assertTranscript, renderTranscript, type TranscriptEntry } from './helpers/transcript.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egressctl-sandbox-test-'));
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -32,6 +34,12 @@ test('the sandbox starts and stops cleanly many times in one run', async () => {
   }
 });
 
+test('every URL a guide step waits for is one the sandbox sends traffic to', () => {
+  const sent = new Set(DESTINATIONS.map((d) => d.url));
+  for (const step of GUIDE)
+    if (step.waitFor) assert.ok(sent.has(step.waitFor.url), `${step.id}: ${step.waitFor.url}`);
+});
+
 describe('the Linkerd egress guide, end to end against the sandbox with the real CLI', () => {
   let sb: Sandbox;
   let env: Record<string, string>;
@@ -51,195 +59,217 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
       doc.rows.find((x) => x.route.name === route && x.destination === dest);
   };
 
-  test('Allow: every destination goes through the default allow routes, and the EgressNetwork is Accepted', async () => {
-    const en = sb.server.store.get(
-      SERVED.find((r) => r.kind === 'EgressNetwork')!,
-      'egress-test',
-      'all-egress-traffic',
-    );
-    assert.deepEqual(
-      (en?.status?.conditions as { type: string; status: string }[])?.map((c) => `${c.type}=${c.status}`),
-      ['Accepted=True'],
-    );
-    // Every injected pod of the namespace answers, internal-egress (no egress of its own) included.
-    const whole = await runCli(['egress', 'stat', '-o', 'json'], { env });
-    assert.equal(whole.code, 0, whole.stderr);
-    assert.deepEqual((JSON.parse(whole.stdout) as StatReport).pods, {
-      scraped: 2,
-      meshed: 2,
-      total: 2,
-      unmeshed: [],
-      failed: [],
-    });
-    const row = await window();
-    assert.equal(row('http-egress-allow', 'httpbin.org')?.verdict, 'allowed');
-    assert.equal(
-      row('tcp-egress-allow', '203.0.113.10:443')?.verdict,
-      'allowed',
-      'HTTPS without a TLSRoute is opaque TCP',
-    );
-    assert.equal(row('tcp-egress-allow', '198.51.100.60:5432')?.verdict, 'allowed');
-  });
+  /**
+   * Replays one step of the guide's table (src/sandbox/guide.ts, which the demo prints), asserting each
+   * command's exit code; returns the comparison of its transcript with test/transcripts/.
+   */
+  const replay = async (i: number, step: GuideStep): Promise<() => void> => {
+    const entries: TranscriptEntry[] = [];
+    const exec = async (c: GuideCommand) => {
+      const r = await runCli([...c.args], { env });
+      assert.equal(r.code, c.exitCode, `egressctl ${c.args.join(' ')}: ${r.stderr}`);
+      entries.push({ args: c.args, stdout: r.stdout, stderr: r.stderr, code: r.code });
+    };
+    for (const c of step.run) await exec(c);
+    const w = step.waitFor;
+    if (w) await until(w.why, () => sb.latest().get(w.url)?.verdict === w.verdict);
+    for (const c of step.show) await exec(c);
+    return () =>
+      assertTranscript(`guide-${i + 1}-${step.id}.md`, renderTranscript(`${i + 1}. ${step.title}`, entries));
+  };
 
-  test('Deny: the metric deltas show 403s on http-egress-deny and forbidden closes; the allow series are frozen', async () => {
-    // The sandbox made the network as the guide's kubectl apply: its field is kubectl's until forced.
-    const refused = await runCli(['egress', 'deny'], { env });
-    assert.equal(refused.code, 3);
-    assert.match(refused.stderr, /conflict with "kubectl": \.spec\.trafficPolicy/);
-    assert.equal((await runCli(['egress', 'deny', '--force-conflicts'], { env })).code, 0);
-    await until('deny to take effect', () => sb.latest().get('http://httpbin.org/get')?.verdict === 'deny');
-    const row = await window();
-    const http = row('http-egress-deny', 'httpbin.org');
-    assert.equal(http?.verdict, 'denied');
-    assert.deepEqual(Object.keys(http?.statuses ?? {}), ['403']);
-    assert.equal(
-      row('tcp-egress-deny', '198.51.100.60:5432')?.connections?.forbidden,
-      row('tcp-egress-deny', '198.51.100.60:5432')?.connections?.opened,
-    );
-    assert.equal(
-      row('http-egress-allow', 'httpbin.org'),
-      undefined,
-      'frozen series add nothing to the window',
-    );
-    const metrics = await runCli(['proxy-metrics', 'po/client', '--egress'], { env });
-    assert.match(
-      metrics.stdout,
-      /route_name="http-egress-allow",hostname="httpbin.org"/,
-      'the old series stay in the body',
-    );
-    assert.match(
-      metrics.stdout,
-      /route_name="http-egress-deny",hostname="httpbin.org",http_status="403",error=""/,
-    );
-  });
-
-  test('allow GET /get: the HTTPRoute is accepted by the simulated controller, then only /get goes through', async () => {
-    assert.equal((await runCli(['egress', 'allow', 'http://httpbin.org/get'], { env })).code, 0);
-    await until('the route', () => sb.latest().get('http://httpbin.org/get')?.verdict === 'allow');
-    const route = sb.server.store.get(
-      SERVED.find((r) => r.kind === 'HTTPRoute' && r.group === 'gateway.networking.k8s.io')!,
-      'egress-test',
-      'http-httpbin-org-get',
-    );
-    const conds = (
-      route?.status?.parents as { controllerName: string; conditions: { type: string; status: string }[] }[]
-    )[0];
-    assert.equal(conds?.controllerName, 'linkerd.io/policy-controller');
-    assert.deepEqual(
-      conds?.conditions.map((c) => `${c.type}=${c.status}`),
-      ['Accepted=True', 'ResolvedRefs=True'],
-    );
-    const row = await window();
-    assert.equal(row('http-httpbin-org-get', 'httpbin.org')?.verdict, 'allowed');
-    assert.equal(row('http-egress-deny', 'google.com')?.verdict, 'denied');
-  });
-
-  test('HTTPS fails until a TLSRoute allows it by SNI', async () => {
-    const before = await runCli(['egress', 'check', 'https://httpbin.org'], { env });
-    assert.equal(before.code, 1);
-    assert.equal((await runCli(['egress', 'allow', 'https://httpbin.org'], { env })).code, 0);
-    await until('the TLSRoute', () => sb.latest().get('https://httpbin.org/ip')?.verdict === 'allow');
-    const row = await window();
-    assert.equal(row('tls-httpbin-org', 'httpbin.org')?.verdict, 'allowed');
-    assert.equal(row('tls-egress-deny', 'github.com')?.verdict, 'denied');
-    assert.equal((await runCli(['egress', 'check', 'https://httpbin.org'], { env })).code, 0);
-  });
-
-  test('redirect plaintext HTTP to internal-egress: redirected rows name the Service', async () => {
-    assert.equal(
-      (
-        await runCli(
-          [
-            'egress',
-            'route',
-            'http',
-            'unencrypted-http',
-            '--port',
-            '80',
-            '--backend',
-            'svc/internal-egress:80',
-          ],
-          { env },
-        )
-      ).code,
-      0,
-    );
-    await until('the redirect', () => sb.latest().get('http://google.com/')?.verdict === 'redirect');
-    const row = await window();
-    const g = row('unencrypted-http', 'google.com');
-    assert.deepEqual([g?.verdict, g?.redirectTo], ['redirected', 'egress-test/internal-egress:80']);
-    assert.equal(
-      row('http-httpbin-org-get', 'httpbin.org')?.verdict,
-      'allowed',
-      'the longer path still wins',
-    );
-  });
-
-  test('live egress check and egress lint read the cluster, status included', async () => {
-    const yes = await runCli(['egress', 'check', 'http://google.com', '-o', 'json'], { env });
-    assert.equal(yes.code, 0);
-    const d = JSON.parse(yes.stdout) as { verdict: string; assumptions: string[] };
-    assert.equal(d.verdict, 'redirect');
-    assert.ok(
-      !d.assumptions.some((a) => a.includes('--assume-accepted')),
-      'live status is used, not assumed',
-    );
-    const from = await runCli(['egress', 'check', 'https://github.com', '--from', 'po/client'], { env });
-    assert.equal(from.code, 1);
-    const missing = await runCli(['egress', 'check', 'https://github.com', '--from', 'po/nope'], { env });
-    assert.equal(missing.code, 3);
-    assert.equal(
-      missing.stderr,
-      'error: pod egress-test/nope not found: check the name and the namespace (-n)\n',
-    );
-    // A conflicting TLSRoute on port 80, written around egressctl's checks: the controller rejects it, lint says so.
-    const tls = SERVED.find((r) => r.kind === 'TLSRoute')!;
-    sb.server.store.apply(
-      tls,
-      'egress-test',
-      'tls-on-80',
-      {
-        apiVersion: 'gateway.networking.k8s.io/v1alpha2',
-        kind: 'TLSRoute',
-        metadata: { name: 'tls-on-80', namespace: 'egress-test' },
-        spec: {
-          parentRefs: [
-            { group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'all-egress-traffic', port: 80 },
-          ],
-          hostnames: ['x.org'],
-          rules: [
-            {
-              backendRefs: [
-                { group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'all-egress-traffic' },
+  /** What each step must show beyond its commands' exit codes, keyed by the step's id. */
+  const checks: Record<GuideStepId, { name: string; check: () => Promise<void> }> = {
+    'allow-all': {
+      name: 'Allow: every destination goes through the default allow routes, and the EgressNetwork is Accepted',
+      check: async () => {
+        const en = sb.server.store.get(
+          SERVED.find((r) => r.kind === 'EgressNetwork')!,
+          'egress-test',
+          'all-egress-traffic',
+        );
+        assert.deepEqual(
+          (en?.status?.conditions as { type: string; status: string }[])?.map((c) => `${c.type}=${c.status}`),
+          ['Accepted=True'],
+        );
+        // Every injected pod of the namespace answers, internal-egress (no egress of its own) included.
+        const whole = await runCli(['egress', 'stat', '-o', 'json'], { env });
+        assert.equal(whole.code, 0, whole.stderr);
+        assert.deepEqual((JSON.parse(whole.stdout) as StatReport).pods, {
+          scraped: 2,
+          meshed: 2,
+          total: 2,
+          unmeshed: [],
+          failed: [],
+        });
+        // The network was made as the guide's kubectl apply makes it: kubectl owns trafficPolicy, so a
+        // plain deny is refused (as kubectl refuses it) and the guide step passes --force-conflicts.
+        const refused = await runCli(['egress', 'deny'], { env });
+        assert.equal(refused.code, 3);
+        assert.match(refused.stderr, /conflict with "kubectl": \.spec\.trafficPolicy/);
+        const row = await window();
+        assert.equal(row('http-egress-allow', 'httpbin.org')?.verdict, 'allowed');
+        assert.equal(
+          row('tcp-egress-allow', '203.0.113.10:443')?.verdict,
+          'allowed',
+          'HTTPS without a TLSRoute is opaque TCP',
+        );
+        assert.equal(row('tcp-egress-allow', '198.51.100.60:5432')?.verdict, 'allowed');
+      },
+    },
+    'deny-all': {
+      name: 'Deny: the metric deltas show 403s on http-egress-deny and forbidden closes; the allow series are frozen',
+      check: async () => {
+        const row = await window();
+        const http = row('http-egress-deny', 'httpbin.org');
+        assert.equal(http?.verdict, 'denied');
+        assert.deepEqual(Object.keys(http?.statuses ?? {}), ['403']);
+        assert.equal(
+          row('tcp-egress-deny', '198.51.100.60:5432')?.connections?.forbidden,
+          row('tcp-egress-deny', '198.51.100.60:5432')?.connections?.opened,
+        );
+        assert.equal(
+          row('http-egress-allow', 'httpbin.org'),
+          undefined,
+          'frozen series add nothing to the window',
+        );
+        const metrics = await runCli(['proxy-metrics', 'po/client', '--egress'], { env });
+        assert.match(
+          metrics.stdout,
+          /route_name="http-egress-allow",hostname="httpbin.org"/,
+          'the old series stay in the body',
+        );
+        assert.match(
+          metrics.stdout,
+          /route_name="http-egress-deny",hostname="httpbin.org",http_status="403",error=""/,
+        );
+      },
+    },
+    'allow-get': {
+      name: 'allow GET /get: the HTTPRoute is accepted by the simulated controller, then only /get goes through',
+      check: async () => {
+        const route = sb.server.store.get(
+          SERVED.find((r) => r.kind === 'HTTPRoute' && r.group === 'gateway.networking.k8s.io')!,
+          'egress-test',
+          'http-httpbin-org-get',
+        );
+        const conds = (
+          route?.status?.parents as {
+            controllerName: string;
+            conditions: { type: string; status: string }[];
+          }[]
+        )[0];
+        assert.equal(conds?.controllerName, 'linkerd.io/policy-controller');
+        assert.deepEqual(
+          conds?.conditions.map((c) => `${c.type}=${c.status}`),
+          ['Accepted=True', 'ResolvedRefs=True'],
+        );
+        const row = await window();
+        assert.equal(row('http-httpbin-org-get', 'httpbin.org')?.verdict, 'allowed');
+        assert.equal(row('http-egress-deny', 'google.com')?.verdict, 'denied');
+      },
+    },
+    'allow-tls': {
+      // The step itself asserts `egress check https://httpbin.org` exits 1 before the TLSRoute.
+      name: 'HTTPS fails until a TLSRoute allows it by SNI',
+      check: async () => {
+        const row = await window();
+        assert.equal(row('tls-httpbin-org', 'httpbin.org')?.verdict, 'allowed');
+        assert.equal(row('tls-egress-deny', 'github.com')?.verdict, 'denied');
+        assert.equal((await runCli(['egress', 'check', 'https://httpbin.org'], { env })).code, 0);
+      },
+    },
+    'redirect-http': {
+      name: 'redirect plaintext HTTP to internal-egress: redirected rows name the Service',
+      check: async () => {
+        const row = await window();
+        const g = row('unencrypted-http', 'google.com');
+        assert.deepEqual([g?.verdict, g?.redirectTo], ['redirected', 'egress-test/internal-egress:80']);
+        assert.equal(
+          row('http-httpbin-org-get', 'httpbin.org')?.verdict,
+          'allowed',
+          'the longer path still wins',
+        );
+      },
+    },
+    check: {
+      name: 'live egress check and egress lint read the cluster, status included',
+      check: async () => {
+        const yes = await runCli(['egress', 'check', 'http://google.com', '-o', 'json'], { env });
+        assert.equal(yes.code, 0);
+        const d = JSON.parse(yes.stdout) as { verdict: string; assumptions: string[] };
+        assert.equal(d.verdict, 'redirect');
+        assert.ok(
+          !d.assumptions.some((a) => a.includes('--assume-accepted')),
+          'live status is used, not assumed',
+        );
+        const from = await runCli(['egress', 'check', 'https://github.com', '--from', 'po/client'], { env });
+        assert.equal(from.code, 1);
+        const missing = await runCli(['egress', 'check', 'https://github.com', '--from', 'po/nope'], { env });
+        assert.equal(missing.code, 3);
+        assert.equal(
+          missing.stderr,
+          'error: pod egress-test/nope not found: check the name and the namespace (-n)\n',
+        );
+        // A conflicting TLSRoute on port 80, written around egressctl's checks: the controller rejects it, lint says so.
+        const tls = SERVED.find((r) => r.kind === 'TLSRoute')!;
+        sb.server.store.apply(
+          tls,
+          'egress-test',
+          'tls-on-80',
+          {
+            apiVersion: 'gateway.networking.k8s.io/v1alpha2',
+            kind: 'TLSRoute',
+            metadata: { name: 'tls-on-80', namespace: 'egress-test' },
+            spec: {
+              parentRefs: [
+                { group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'all-egress-traffic', port: 80 },
+              ],
+              hostnames: ['x.org'],
+              rules: [
+                {
+                  backendRefs: [
+                    { group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'all-egress-traffic' },
+                  ],
+                },
               ],
             },
-          ],
-        },
+          },
+          { fieldManager: 'kubectl', force: true, dryRun: false },
+        );
+        await until(
+          'the controller',
+          () =>
+            (
+              (sb.server.store.get(tls, 'egress-test', 'tls-on-80')?.status?.parents as
+                unknown[] | undefined) ?? []
+            ).length > 0,
+        );
+        const lint = await runCli(['egress', 'lint', '-o', 'json'], { env });
+        assert.equal(lint.code, 1);
+        const f = (
+          JSON.parse(lint.stdout) as { findings: { rule: string; object: string; message: string }[] }
+        ).findings;
+        assert.ok(
+          f.some(
+            (x) =>
+              x.rule === 'not-accepted' &&
+              x.object === 'TLSRoute egress-test/tls-on-80' &&
+              /RouteReasonConflicted/.test(x.message),
+          ),
+        );
+        assert.ok(f.some((x) => x.rule === 'mixed-route-types'));
       },
-      { fieldManager: 'kubectl', force: true, dryRun: false },
-    );
-    await until(
-      'the controller',
-      () =>
-        (
-          (sb.server.store.get(tls, 'egress-test', 'tls-on-80')?.status?.parents as unknown[] | undefined) ??
-          []
-        ).length > 0,
-    );
-    const lint = await runCli(['egress', 'lint', '-o', 'json'], { env });
-    assert.equal(lint.code, 1);
-    const f = (JSON.parse(lint.stdout) as { findings: { rule: string; object: string; message: string }[] })
-      .findings;
-    assert.ok(
-      f.some(
-        (x) =>
-          x.rule === 'not-accepted' &&
-          x.object === 'TLSRoute egress-test/tls-on-80' &&
-          /RouteReasonConflicted/.test(x.message),
-      ),
-    );
-    assert.ok(f.some((x) => x.rule === 'mixed-route-types'));
-  });
+    },
+  };
+
+  for (const [i, step] of GUIDE.entries()) {
+    test(`${i + 1}. ${checks[step.id].name}`, async () => {
+      const transcript = await replay(i, step);
+      await checks[step.id].check();
+      transcript();
+    });
+  }
 });
 
 test('egressctl sandbox prints the kubeconfig export, serves until SIGINT, saves --state and leaves nothing behind', async () => {
@@ -292,5 +322,16 @@ test('npm run demo: the whole guide, exit 0', async () => {
   assert.equal(code, 0, out);
   for (const step of ['# 1.', '# 2.', '# 3.', '# 4.', '# 5.', '# 6.', 'Done.'])
     assert.ok(out.includes(step), step);
+  // The demo walks the same table the guide test replays: every step's title and command, in order.
+  let at = 0;
+  for (const [i, step] of GUIDE.entries())
+    for (const line of [
+      `# ${i + 1}. ${step.title}\n`,
+      ...[...step.run, ...step.show].map((c) => `$ egressctl ${c.args.join(' ')}\n`),
+    ]) {
+      const found = out.indexOf(line, at);
+      assert.ok(found >= at, `the demo prints, in order: ${line}`);
+      at = found + line.length;
+    }
   assert.match(out, /HTTPRoute\/unencrypted-http\s+google\.com\s+redirected/);
 });

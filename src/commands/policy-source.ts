@@ -52,6 +52,8 @@ export interface PolicySource {
   namespace: string;
   clusterNetworks: Cidr[];
   globalNamespace: string;
+  /** Live, when `bundleKinds` was asked: the Gateway API bundle version of each kind whose CRD was read. */
+  gatewayApi?: Map<string, string>;
 }
 
 /**
@@ -61,7 +63,7 @@ export interface PolicySource {
 export async function loadPolicySource(
   o: PolicySourceOptions,
   deps: Deps,
-  scope: { allNamespaces?: boolean } = {},
+  scope: { allNamespaces?: boolean; bundleKinds?: readonly string[] } = {},
 ): Promise<PolicySource> {
   const { clusterNetworks, egressNamespace: globalNamespace } = o;
   const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -129,6 +131,15 @@ export async function loadPolicySource(
       else if (!live.objects.length)
         read.push('warning: no EgressNetwork, route or Service objects were read: nothing was checked');
     }
+    // Only the CRDs of kinds that have objects: a cluster without TLSRoutes needs no TLSRoute bundle version.
+    const kinds = (scope.bundleKinds ?? []).filter((k) => live.objects.some((x) => x.kind === k));
+    let gatewayApi: Map<string, string> | undefined;
+    if (kinds.length) {
+      const { fetchBundleVersions } = await import('../kube/crds.js');
+      const bundles = await fetchBundleVersions(client, kinds);
+      for (const n of bundles.notes) deps.err.write(`${n}\n`);
+      gatewayApi = bundles.versions;
+    }
     return {
       objects: live.objects as unknown as PolicyObject[],
       read,
@@ -136,6 +147,7 @@ export async function loadPolicySource(
       namespace,
       clusterNetworks,
       globalNamespace,
+      ...(gatewayApi ? { gatewayApi } : {}),
     };
   } finally {
     client.close();

@@ -3,7 +3,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { admitWrite } from './admission-chain.js';
 import { denyListAuthorizer, tokenOrCertAuth } from './auth.js';
-import { serveDiscovery, type Served } from './discovery.js';
+import { serveCrd, serveDiscovery, type Served } from './discovery.js';
 import { noFaults, type Faults } from './faults.js';
 import { createKubeletBridge } from './kubelet.js';
 import { renderKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
@@ -31,6 +31,11 @@ export interface ApiServerOptions {
   metrics?: MetricsProvider;
   /** The user RBAC messages name. */
   user?: string;
+  /**
+   * The `gateway.networking.k8s.io/bundle-version` the Gateway API CRDs carry when read
+   * (GET customresourcedefinitions/NAME); unset: as in `crds/` (v1.1.1).
+   */
+  gatewayApiBundleVersion?: string;
 }
 
 export interface RequestLogEntry {
@@ -106,6 +111,8 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
       try {
         const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
         if (req.method === 'GET' && serveDiscovery(res, parts, served)) return;
+        const crds = { served, authorize, bundleVersion: o.gatewayApiBundleVersion };
+        if (req.method === 'GET' && serveCrd(res, parts, crds)) return;
         rest(req, res, url, Buffer.concat(chunks).toString('utf8'));
       } catch (e) {
         if (e instanceof StoreError) json(res, e.code, statusOf(e));

@@ -111,8 +111,9 @@ export async function loadPolicySource(
     const read = [
       `read ${plural(live.objects.length, 'object')} from ${namespaces === 'all' ? 'all namespaces' : `${namespaces.length === 1 ? 'namespace' : 'namespaces'} ${namespaces.join(', ')}`}`,
     ];
-    if (namespaces !== 'all') {
-      // A mistyped -n lists nothing without an error: say so. (A 403 on namespaces proves nothing.)
+    // A mistyped -n lists nothing without an error: say so when nothing of it was read (objects in it
+    // prove it exists; a 403 on namespaces proves nothing).
+    if (namespaces !== 'all' && !live.objects.some((x) => x.metadata.namespace === namespace)) {
       const nsKind = resourceByName('namespace');
       const missing = nsKind
         ? await fetchLive(client, {

@@ -11,6 +11,7 @@ import type { CommandInput, CommandModule } from './commands/flags.js';
 import * as proxyMetrics from './commands/proxy-metrics.js';
 import * as sandbox from './commands/sandbox.js';
 import type { Deps } from './deps.js';
+import { UsageError } from './errors.js';
 import { commandDeadline, toGlobalOptions, type GlobalFlags } from './options/global.js';
 
 export const VERSION = '0.1.0';
@@ -118,7 +119,31 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
     }
   };
   inherit(program);
+  for (const parent of [program, egress])
+    parent.addCommand(helpCommand(parent).copyInheritedSettings(program));
   return program;
+}
+
+/**
+ * `help [COMMAND...]`, in place of commander's implicit one, which prints the whole help (exit 2) for a
+ * name it does not know: here an unknown name is a usage error that names it, as kubectl's is.
+ */
+function helpCommand(parent: Command): Command {
+  const path = (c: Command): string => (c.parent ? `${path(c.parent)} ${c.name()}` : c.name());
+  return new Command('help')
+    .description('display help for a command')
+    .argument('[command...]', 'the command')
+    .helpOption(false)
+    .action((names: string[]) => {
+      let cmd = parent;
+      for (const n of names) {
+        const sub = cmd.commands.find((c) => c.name() === n || c.aliases().includes(n));
+        if (!sub || sub.name() === 'help')
+          throw new UsageError(`unknown command "${n}" for "${path(cmd)}": see '${path(cmd)} --help'`);
+        cmd = sub;
+      }
+      cmd.outputHelp();
+    });
 }
 
 /**

@@ -22,6 +22,8 @@ export interface Deps {
    * the exit code, 130 or 143). Every kube client listens to it (cli.ts binds it into `kube`).
    */
   signal: AbortSignal;
+  /** Reads all of standard input (`-f -`); absent where there is none (in-process tests). */
+  stdin?: () => Promise<string>;
   /** Wall clock, injectable for tests of rates. */
   now: () => number;
   /**

@@ -74,9 +74,17 @@ export async function runProcess(): Promise<void> {
     cwd: process.cwd(),
     signal: controller.signal,
     now: () => Date.now(),
+    stdin: () => readStdin(),
     kube: async (settings) => (await import('./kube/rest.js')).connect(settings, process.env),
   };
   process.exitCode = await main(process.argv.slice(2), deps);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+}
+
+/** All of standard input, for `-f -`. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -103,7 +103,10 @@ describe('commands in-process through deps.kube against the sandbox API server',
   test('usage errors never open a client: --dry-run=client and a bad --ip stay off the cluster', async () => {
     const dry = await runInProcess(c, ['egress', 'delete', 'httproute/x', '--dry-run']);
     assert.equal(dry.code, 0);
-    assert.equal(dry.stdout, 'httproute.gateway.networking.k8s.io/x deleted (dry run)\n');
+    assert.equal(
+      dry.stdout,
+      'httproute.gateway.networking.k8s.io/x would be deleted (client dry run: not checked against the cluster)\n',
+    );
     assert.deepEqual(dry.connects, []);
     const bad = await runInProcess(c, ['egress', 'check', 'https://github.com', '--ip', 'bogus']);
     assert.equal(bad.code, 2);
@@ -117,7 +120,7 @@ describe('commands in-process through deps.kube against the sandbox API server',
 
   test('egress check decides live from the cluster through the same factory', async () => {
     const r = await runInProcess(c, ['egress', 'check', 'https://github.com', '--ip', '203.0.113.10']);
-    assert.equal(r.stderr, '');
+    assert.equal(r.stderr, 'read 1 object from namespaces egress-test, linkerd-egress\n');
     assert.equal(r.code, 1);
     assert.match(
       r.stdout,

@@ -89,8 +89,14 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
         (q) =>
           q.contentType === 'application/apply-patch+yaml' &&
           q.query.fieldManager === 'egressctl' &&
-          q.query.force === 'true',
+          // Conflicts are refused by default, as kubectl refuses them (--force-conflicts to take over).
+          q.query.force === 'false',
       ),
+    );
+    // Each object is dry-run first, then applied.
+    assert.deepEqual(
+      applies.map((q) => q.query.dryRun ?? 'none'),
+      steps.flatMap(() => ['All', 'none']),
     );
   });
 
@@ -163,7 +169,7 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
     );
   });
 
-  test('SSA conflicts name the other manager and the fix; --force-conflicts (default) takes the field', async () => {
+  test('SSA conflicts are refused by default, naming the other manager and the field; --force-conflicts takes it', async () => {
     c.server.store.apply(
       EN(),
       'egress-test',
@@ -176,15 +182,56 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
       },
       { fieldManager: 'gitops', force: true, dryRun: false },
     );
-    const r = await runCli(['egress', 'allow', '--no-force-conflicts'], { env: c.env });
-    assert.equal(r.code, 3);
-    assert.equal(
-      r.stderr,
-      'error: apply egressnetwork.policy.linkerd.io/all-egress-traffic failed: Apply failed with 1 conflict: conflict with "gitops": .spec.trafficPolicy (409 Conflict) (another field manager, gitops, owns these fields: re-run without --no-force-conflicts to take them over). Nothing was applied.\n',
-    );
-    const forced = await runCli(['egress', 'allow'], { env: c.env });
+    const refused =
+      'error: refusing to apply: other field managers own fields egressctl would set (egressnetwork.policy.linkerd.io/all-egress-traffic: conflict with "gitops": .spec.trafficPolicy). Nothing was applied: re-run with --force-conflicts to take the fields over, and stop the other manager (a GitOps controller?) or it will take them back\n';
+    // The default, and the old opt-out (now a no-op alias), both refuse.
+    for (const args of [
+      ['egress', 'allow'],
+      ['egress', 'allow', '--no-force-conflicts'],
+    ]) {
+      const r = await runCli(args, { env: c.env });
+      assert.equal(r.code, 3, args.join(' '));
+      assert.equal(r.stderr, refused);
+      assert.equal(r.stdout, '');
+    }
+    assert.equal(c.server.store.get(EN(), 'egress-test', 'all-egress-traffic')?.spec?.trafficPolicy, 'Deny');
+    const forced = await runCli(['egress', 'allow', '--force-conflicts'], { env: c.env });
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(c.server.store.get(EN(), 'egress-test', 'all-egress-traffic')?.spec?.trafficPolicy, 'Allow');
+  });
+
+  test('nothing is applied when any object conflicts: every object is dry-run first', async () => {
+    const HR = type('HTTPRoute');
+    const route = (name: string, path: string) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name },
+      spec: {
+        parentRefs: [
+          { group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'all-egress-traffic', port: 80 },
+        ],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }] }],
+      },
+    });
+    // argocd owns the second route's rules; egressctl would create the first and change the second.
+    c.server.store.apply(HR, 'egress-test', 'http-example-com-b', route('http-example-com-b', '/other'), {
+      fieldManager: 'argocd-controller',
+      force: true,
+      dryRun: false,
+    });
+    const seen = c.server.requests.length;
+    const r = await runCli(['egress', 'allow', 'http://example.com/a', 'http://example.com/b'], {
+      env: c.env,
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: refusing to apply: .*conflict with "argocd-controller": \.spec\.rules.*Nothing was applied/,
+    );
+    assert.equal(c.server.store.get(HR, 'egress-test', 'http-example-com-a'), undefined);
+    const writes = c.server.requests.slice(seen).filter((q) => q.method === 'PATCH');
+    assert.ok(writes.length > 0 && writes.every((q) => q.query.dryRun === 'All'), 'only dry runs were sent');
+    c.server.store.delete(HR, 'egress-test', 'http-example-com-b');
   });
 
   test('a missing CRD says what to install, before anything is written', async () => {
@@ -218,7 +265,7 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
     }
   });
 
-  test('RBAC 403 names the verb and resource; a failure part-way says what was applied', async () => {
+  test('RBAC 403 names the verb and resource; the dry run finds it, so nothing is applied', async () => {
     c.server.faults.deny.push({ verb: 'patch', resource: 'tlsroutes', namespace: 'egress-test' });
     try {
       const r = await runCli(
@@ -228,8 +275,9 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
       assert.equal(r.code, 3);
       assert.equal(
         r.stderr,
-        'error: apply tlsroute.gateway.networking.k8s.io/tls-b-example-com failed: tlsroutes.gateway.networking.k8s.io "tls-b-example-com" is forbidden: User "egressctl-test" cannot patch resource "tlsroutes" in API group "gateway.networking.k8s.io" in the namespace "egress-test" (403 Forbidden: ask a cluster admin for RBAC permission). Already applied: httproute.gateway.networking.k8s.io/http-a-example-com. Not attempted: grpcroute.gateway.networking.k8s.io/grpc-c-example-com-9000.\n',
+        'error: apply tlsroute.gateway.networking.k8s.io/tls-b-example-com failed: tlsroutes.gateway.networking.k8s.io "tls-b-example-com" is forbidden: User "egressctl-test" cannot patch resource "tlsroutes" in API group "gateway.networking.k8s.io" in the namespace "egress-test" (403 Forbidden: ask a cluster admin for RBAC permission). Nothing was applied. Not attempted: grpcroute.gateway.networking.k8s.io/grpc-c-example-com-9000.\n',
       );
+      assert.equal(c.server.store.get(type('HTTPRoute'), 'egress-test', 'http-a-example-com'), undefined);
     } finally {
       c.server.faults.deny.pop();
     }

@@ -370,7 +370,7 @@ describe('the sandbox serves the CRDs with their bundle-version annotation; live
     const r = await lintLive(old);
     assert.equal(r.code, 1);
     assert.deepEqual(r.bundle, ['rule-backendrefs-required TCPRoute egress-test/tcp-nb']);
-    assert.equal(r.stderr, '');
+    assert.equal(r.stderr, 'read 3 objects from namespaces egress-test, linkerd-egress\n');
   });
 
   test('on v1.5.1 both are reported', async () => {
@@ -399,6 +399,7 @@ describe('the sandbox serves the CRDs with their bundle-version annotation; live
         [
           'note: could not read the Gateway API bundle version of TCPRoute (get customresourcedefinition tcproutes.gateway.networking.k8s.io: 403 Forbidden): the checks that depend on it were not applied',
           'note: could not read the Gateway API bundle version of TLSRoute (get customresourcedefinition tlsroutes.gateway.networking.k8s.io: 403 Forbidden): the checks that depend on it were not applied',
+          'read 3 objects from namespaces egress-test, linkerd-egress',
           '',
         ].join('\n'),
       );
@@ -428,7 +429,8 @@ describe('egress lint -f --gateway-api-version', () => {
     assert.equal(unknown.code, 0);
     assert.equal(
       unknown.stderr,
-      'note: the Gateway API bundle version of TLSRoute is unknown: the rules that depend on it (tlsroute-hostnames-required, rule-backendrefs-required) were not applied; pass --gateway-api-version vX.Y.Z to apply them\n',
+      'note: the Gateway API bundle version of TLSRoute is unknown: the rules that depend on it (tlsroute-hostnames-required, rule-backendrefs-required) were not applied; pass --gateway-api-version vX.Y.Z to apply them\n' +
+        'read 5 objects from 3 files\n',
     );
     const rules = async (v: string) => {
       const r = await runCli([
@@ -441,7 +443,7 @@ describe('egress lint -f --gateway-api-version', () => {
         '--gateway-api-version',
         v,
       ]);
-      assert.equal(r.stderr, '');
+      assert.equal(r.stderr, 'read 5 objects from 3 files\n');
       return {
         code: r.code,
         found: (JSON.parse(r.stdout) as { findings: { rule: string; location: string }[] }).findings.map(

@@ -239,6 +239,12 @@ describe('render/stat.ts', () => {
     golden('stat-hostnames-off-table', statFormats.table(r, { color: false }));
     golden('stat-hostnames-off-yaml', statFormats.yaml(r, { color: false }));
   });
+  test('un-injected pods are counted as unmeshed: the header says meshed/total, the document lists them', () => {
+    const s = { ...statSamples({ hostnamesOffPod: false }).second, unmeshed: ['egress-test/legacy'] };
+    const r = toStatWindow(undefined, s, 'host');
+    golden('stat-unmeshed-table', statFormats.table(r, { color: false }));
+    golden('stat-unmeshed-json', statFormats.json(r, { color: false }));
+  });
   test('no traffic at all', () => {
     const quiet = new Map([
       ['egress-test/idle', new ProxySim({ hostnameLabels: true, startTime: T0, podIp: '10.42.0.12' })],

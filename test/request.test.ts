@@ -301,13 +301,13 @@ describe('CLI: allow and check read requests with one grammar', () => {
     assert.equal(allow.code, 0);
     assert.match(allow.stdout, /^kind: TCPRoute\n\s*metadata:\n\s*name: tcp-5432\n/m);
     const check = await runCli(['egress', 'check', 'tcp://:5432', '-f', 'examples/guide/']);
-    assert.equal(check.stderr, '');
+    assert.equal(check.stderr, 'read 5 objects from 3 files\n');
     assert.equal(check.code, 0);
     assert.match(check.stdout, /^yes\n/);
     // In the guide's namespace the Deny network closes it, as it closes tcp://198.51.100.60:5432.
     for (const url of ['tcp://:5432', 'tcp://198.51.100.60:5432']) {
       const denied = await runCli(['egress', 'check', url, '-n', 'egress-test', '-f', 'examples/guide/']);
-      assert.equal(denied.stderr, '', url);
+      assert.equal(denied.stderr, 'read 5 objects from 3 files\n', url);
       assert.equal(denied.code, 1, url);
       assert.match(denied.stdout, /^no\n[^]*route: {4}default route tcp-egress-deny\n/, url);
     }
@@ -334,7 +334,7 @@ describe('CLI: allow and check read requests with one grammar', () => {
       ];
       for (const [url, code, out] of verdicts) {
         const r = await runCli(['egress', 'check', url, '-f', dir]);
-        assert.equal(r.stderr, '', url);
+        assert.equal(r.stderr, 'read 2 objects from 1 file\n', url);
         assert.equal(r.code, code, url);
         assert.match(r.stdout, out, url);
       }

@@ -95,7 +95,18 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
         // Every injected pod of the namespace answers, internal-egress (no egress of its own) included.
         const whole = await runCli(['egress', 'stat', '-o', 'json'], { env });
         assert.equal(whole.code, 0, whole.stderr);
-        assert.deepEqual((JSON.parse(whole.stdout) as StatReport).pods, { scraped: 2, failed: [] });
+        assert.deepEqual((JSON.parse(whole.stdout) as StatReport).pods, {
+          scraped: 2,
+          meshed: 2,
+          total: 2,
+          unmeshed: [],
+          failed: [],
+        });
+        // The network was made as the guide's kubectl apply makes it: kubectl owns trafficPolicy, so a
+        // plain deny is refused (as kubectl refuses it) and the guide step passes --force-conflicts.
+        const refused = await runCli(['egress', 'deny'], { env });
+        assert.equal(refused.code, 3);
+        assert.match(refused.stderr, /conflict with "kubectl": \.spec\.trafficPolicy/);
         const row = await window();
         assert.equal(row('http-egress-allow', 'httpbin.org')?.verdict, 'allowed');
         assert.equal(

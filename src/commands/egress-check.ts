@@ -142,6 +142,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     const { parseCases, runCases } = await import('../policy/cases.js');
     const { casesFormats } = await import('../render/cases.js');
     const results = runCases(parseCases(caseText, c.cases, namespace), base);
+    for (const line of src.read) deps.err.write(`${line}\n`);
     deps.out.write(casesFormats[o.output](results, { suite: path.basename(c.cases) }));
     return results.every((r) => r.pass) ? ExitCode.Ok : ExitCode.Findings;
   }
@@ -149,6 +150,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
   if (!('url' in c) || !request) return ExitCode.Usage; // validate() gave one of url and cases
   const d = decide({ ...base, clientNamespace: namespace }, request);
   if (o.output === 'junit') return ExitCode.Usage; // validate() allows -o junit only with --cases
+  for (const line of src.read) deps.err.write(`${line}\n`);
   deps.out.write(decisionFormats[o.output](d, { request: c.url, namespace }));
   return d.verdict === 'deny' ? ExitCode.Findings : ExitCode.Ok;
 }

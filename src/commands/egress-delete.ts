@@ -19,9 +19,16 @@ export function command(): Command {
       '<kind/name...>',
       'egressnetwork/NAME, httproute/NAME, grpcroute/NAME, tlsroute/NAME, tcproute/NAME',
     )
-    .option('--ignore-not-found', 'treat a missing object as deleted');
+    .option(
+      '--ignore-not-found',
+      'treat a missing object as deleted (without it, a missing object is an error, exit 3)',
+    );
   addNamespaceFlag(cmd);
-  cmd.addOption(dryRunOption('none, client or server'));
+  cmd.addOption(
+    dryRunOption(
+      'none, client (contact nothing: the objects are not checked to exist) or server (the server checks and deletes nothing)',
+    ),
+  );
   addTimeoutFlag(cmd, '60s');
   return withExamples(
     cmd,

@@ -107,6 +107,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     live: src.live,
     gatewayApi,
   });
+  for (const line of src.read) deps.err.write(`${line}\n`);
   deps.out.write(findingsFormats[o.output](findings));
   return findings.some((f) => f.severity === 'error') ? ExitCode.Findings : ExitCode.Ok;
 }

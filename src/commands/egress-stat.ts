@@ -10,7 +10,7 @@ import type { StatReport, StatSample } from '../metrics/stat.js';
 import { parseDuration, parsePositiveInt } from '../options/duration.js';
 import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
 import { addAllNamespacesFlag, addNamespaceFlag, withExamples, type CommandInput } from './flags.js';
-import { inNamespace, toPodChoice, type PodChoice } from './pods.js';
+import { inNamespace, splitMeshed, toPodChoice, unmeshedNotice, type PodChoice } from './pods.js';
 
 /** `egress stat [TARGET]`: egress traffic per network, route and host, with what policy did to it. */
 export function command(): Command {
@@ -145,8 +145,9 @@ async function scrapeRound(
   } = m;
   // --timeout bounds each round, lookups included, not the whole --watch.
   client.restartDeadline();
-  const pods = await resolvePods(client, selection);
-  if (pods.length === 0) throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
+  const all = await resolvePods(client, selection);
+  if (all.length === 0) throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
+  const { meshed: pods, unmeshed } = splitMeshed(all, selection);
   const expositions = new Map<string, Exposition>();
   // One pool per round: the strings of the series every pod shares are kept once.
   const pool = newInterner();
@@ -175,7 +176,7 @@ async function scrapeRound(
   });
   // A round cut short by Ctrl-C is no result: it is never rendered.
   if (deps.signal.aborted) throw interruptedBy(deps.signal);
-  return { at, expositions, failed, scraped: pods.length };
+  return { at, expositions, failed, scraped: pods.length, unmeshed };
 }
 
 export async function run(o: Options, deps: Deps): Promise<number> {
@@ -194,6 +195,8 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       curr = await scrapeRound(m, client, selection, o, deps);
     }
     let r = m.toStatWindow(prev, curr, o.by);
+    const note = unmeshedNotice(r.pods.unmeshed, r.pods.total);
+    if (note) deps.err.write(`note: ${note}\n`);
     if (!o.watch) return finish(r, render(r), o, deps);
     // --watch: redraw every interval until Ctrl-C.
     for (;;) {

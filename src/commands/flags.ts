@@ -88,18 +88,33 @@ export function addTimeoutFlag(cmd: Command, byDefault: string, what = 'the whol
 /** Flags shared by every command that writes objects (`allow`, `deny`, `route`). */
 export function addApplyFlags(cmd: Command): Command {
   addTimeoutFlag(cmd, '60s');
-  return cmd
-    .addOption(dryRunOption('none, client (print, contact nothing) or server (validate on the server)'))
-    .addOption(
-      new Option('-o, --output <format>', 'print the objects as yaml or json').choices([
-        'yaml',
-        'json',
-        'name',
-      ]),
-    )
-    .option('--diff', 'show what would change against the live objects, and change nothing')
-    .option('--field-manager <name>', 'server-side apply field manager', 'egressctl')
-    .option('--no-force-conflicts', 'fail on field-manager conflicts instead of taking the fields over');
+  return (
+    cmd
+      .addOption(
+        dryRunOption(
+          'none, client (print only: contacts nothing, so checks no conflicts or references) or server (the server validates, writes nothing)',
+        ),
+      )
+      .addOption(
+        new Option('-o, --output <format>', 'print the objects as yaml or json').choices([
+          'yaml',
+          'json',
+          'name',
+        ]),
+      )
+      .option('--diff', 'show what would change against the live objects, and change nothing')
+      .option('--field-manager <name>', 'server-side apply field manager', 'egressctl')
+      .option(
+        '--force-conflicts',
+        'take over fields another field manager owns (without it, such conflicts are refused, as kubectl refuses them)',
+      )
+      // Refusing is the default now; the old opt-out is kept so that scripts which used it still run.
+      .addOption(new Option('--no-force-conflicts').hideHelp())
+      .option(
+        '--strict',
+        'a parent EgressNetwork or backend Service that does not exist is an error (exit 3, nothing applied) instead of a warning',
+      )
+  );
 }
 
 /** Appends an Examples section to a command's --help. */

@@ -5,7 +5,7 @@ import type { ScrapeResult } from '../kube/scrape.js';
 import { parseDuration, parsePositiveInt } from '../options/duration.js';
 import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
 import { addNamespaceFlag, withExamples, type CommandInput } from './flags.js';
-import { inNamespace, toPodChoice, type PodChoice } from './pods.js';
+import { inNamespace, splitMeshed, toPodChoice, unmeshedNotice, type PodChoice } from './pods.js';
 
 /** `proxy-metrics [TARGET]`: each pod's Linkerd proxy /metrics, like `linkerd diagnostics proxy-metrics`. */
 export function command(): Command {
@@ -86,10 +86,13 @@ export async function run(opts: Options, deps: Deps): Promise<number> {
   const client = await deps.kube(connectSettings(opts.global, namespace, { maxSockets: 8 }));
   try {
     const selection = inNamespace(opts.pods, namespace);
-    const pods = await resolvePods(client, selection);
-    if (pods.length === 0) {
+    const all = await resolvePods(client, selection);
+    if (all.length === 0) {
       throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
     }
+    const { meshed: pods, unmeshed } = splitMeshed(all, selection);
+    const note = unmeshedNotice(unmeshed, all.length);
+    if (note) deps.err.write(`note: ${note}\n`);
     const metrics =
       opts.egress || opts.obfuscate || opts.output === 'json'
         ? await import('../metrics/index.js')
@@ -120,6 +123,7 @@ export async function run(opts: Options, deps: Deps): Promise<number> {
       signal: deps.signal,
       onResult: emit,
     });
+    if (results.length === 0 && opts.output === 'json') deps.out.write('[]\n');
     if (failures.length > 0) {
       const first = failures[0] as string;
       deps.err.write(

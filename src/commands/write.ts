@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
 import { isRouteObject } from '../kinds.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ClusterError, ExitCode, UsageError } from '../errors.js';
 import type { Manifest } from '../manifests/build.js';
 import {
   connectSettings,
@@ -17,7 +17,8 @@ export interface WriteFlags {
   output?: 'yaml' | 'json' | 'name';
   diff?: boolean;
   fieldManager: string;
-  forceConflicts: boolean;
+  forceConflicts?: boolean;
+  strict?: boolean;
   namespace?: string;
   global?: boolean;
   egressNamespace: string;
@@ -31,6 +32,8 @@ export interface WriteOptions {
   diff: boolean;
   fieldManager: string;
   force: boolean;
+  /** `--strict`: a dangling parent or backend reference is an error, not a warning. */
+  strict: boolean;
   /** `-n`, when given; else the context's namespace, or the global egress namespace with --global. */
   namespace: string | undefined;
   toGlobal: boolean;
@@ -55,7 +58,8 @@ export function toWriteOptions(f: WriteFlags, global: GlobalOptions): WriteOptio
     output: f.output,
     diff,
     fieldManager: f.fieldManager,
-    force: f.forceConflicts,
+    force: f.forceConflicts === true,
+    strict: f.strict === true,
     namespace: namespaceFlag(f.namespace),
     toGlobal,
     egressNamespace,
@@ -83,10 +87,16 @@ export async function writeObjects(
     deps.out.write(await printFormats[w.output ?? 'yaml'](objects));
     return ExitCode.Ok;
   }
-  const { applyObjects, fetchLive } = await import('../kube/apply.js');
+  const { applyObjects, fetchLive, findDanglingRefs } = await import('../kube/apply.js');
   const client = await deps.kube(connectSettings(w.global, namespace));
   try {
     await checkRouteConflicts(objects, client);
+    const dangling = await findDanglingRefs(client, objects);
+    if (dangling.length && w.strict)
+      throw new ClusterError(
+        `${dangling[0] ?? ''}${dangling.length > 1 ? ` (and ${dangling.length - 1} more)` : ''}. Nothing was applied (--strict)`,
+      );
+    for (const d of dangling) deps.err.write(`warning: ${d}\n`);
     if (w.diff) {
       const { diffObjects } = await import('../manifests/diff.js');
       let changed = 0;

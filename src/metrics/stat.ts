@@ -43,7 +43,17 @@ export interface StatReport {
   schemaVersion: 1;
   window: { mode: 'total' } | { mode: 'rate'; seconds: number };
   groupBy: GroupBy;
-  pods: { scraped: number; failed: { namespace: string; pod: string; error: string }[] };
+  /**
+   * `scraped`: pods read (or tried); `meshed` of `total` selected have a proxy, as linkerd viz's MESHED
+   * column counts them; `unmeshed` (`namespace/name`) were not scraped and are not failures.
+   */
+  pods: {
+    scraped: number;
+    meshed: number;
+    total: number;
+    unmeshed: string[];
+    failed: { namespace: string; pod: string; error: string }[];
+  };
   notices: string[];
   rows: StatRowJson[];
   uncaptured: StatRowJson[];
@@ -93,8 +103,10 @@ export function toStatReport(
     scraped: number;
     failed: { namespace: string; pod: string; error: string }[];
     hostnamesOff: string[];
+    unmeshed?: string[];
   },
 ): StatReport {
+  const unmeshed = o.unmeshed ?? [];
   const all = rows.map((r) => toRowJson(r, o.seconds));
   const notices: string[] = [];
   if (o.hostnamesOff.length) {
@@ -117,7 +129,13 @@ export function toStatReport(
     schemaVersion: 1,
     window: o.seconds ? { mode: 'rate', seconds: o.seconds } : { mode: 'total' },
     groupBy: o.groupBy,
-    pods: { scraped: o.scraped, failed: o.failed },
+    pods: {
+      scraped: o.scraped,
+      meshed: o.scraped,
+      total: o.scraped + unmeshed.length,
+      unmeshed,
+      failed: o.failed,
+    },
     notices,
     rows: all.filter((r) => r.network !== null),
     uncaptured: all.filter((r) => r.network === null),
@@ -133,6 +151,8 @@ export interface StatSample {
   expositions: Map<string, Exposition>;
   failed: { namespace: string; pod: string; error: string }[];
   scraped: number;
+  /** Selected pods without a proxy (`namespace/name`), not scraped. */
+  unmeshed?: string[];
 }
 
 /**
@@ -161,5 +181,6 @@ export function toStatWindow(prev: StatSample | undefined, curr: StatSample, by:
     scraped: curr.scraped,
     failed: curr.failed,
     hostnamesOff: [...hostnamesOff].sort(),
+    unmeshed: curr.unmeshed ?? [],
   });
 }

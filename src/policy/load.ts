@@ -50,8 +50,17 @@ export function parseManifests(text: string, source: string): PolicyObject[] {
   return out;
 }
 
-/** Reads `-f` paths: files, or directories recursively (.yaml, .yml, .json). */
-export function loadManifestFiles(paths: string[], cwd: string): PolicyObject[] {
+/** What `-f` read: the objects, and how many files (standard input counts as one). */
+export interface LoadedManifests {
+  objects: PolicyObject[];
+  files: number;
+}
+
+/**
+ * Reads `-f` paths: files, or directories recursively (.yaml, .yml, .json); `-` is standard input, as
+ * in kubectl, whose text the caller reads and passes as `stdin`.
+ */
+export function loadManifestFiles(paths: string[], cwd: string, stdin?: string): LoadedManifests {
   const files: string[] = [];
   const walk = (p: string, explicit: boolean) => {
     let st: fs.Stats;
@@ -64,6 +73,21 @@ export function loadManifestFiles(paths: string[], cwd: string): PolicyObject[] 
       for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e), false);
     } else if (explicit || /\.(ya?ml|json)$/i.test(p)) files.push(p);
   };
-  for (const p of paths) walk(path.resolve(cwd, p), true);
-  return files.flatMap((f) => parseManifests(fs.readFileSync(f, 'utf8'), path.relative(cwd, f) || f));
+  if (paths.filter((p) => p === '-').length > 1)
+    throw new UsageError('-f - (standard input) can be given only once');
+  const objects: PolicyObject[] = [];
+  let count = 0;
+  for (const p of paths) {
+    if (p === '-') {
+      objects.push(...parseManifests(stdin ?? '', '<stdin>'));
+      count++;
+      continue;
+    }
+    files.length = 0;
+    walk(path.resolve(cwd, p), true);
+    count += files.length;
+    for (const f of files)
+      objects.push(...parseManifests(fs.readFileSync(f, 'utf8'), path.relative(cwd, f) || f));
+  }
+  return { objects, files: count };
 }

@@ -16,8 +16,16 @@ export function renderApplyResults(results: ApplyResult[], dryRun: DryRun): stri
   return results.map((r) => `${r.ref} ${r.action}${dryRunSuffix(dryRun)}\n`).join('');
 }
 
-/** kubectl-style delete lines: `httproute.gateway.networking.k8s.io/httpbin-get deleted (dry run)`. */
+/**
+ * kubectl-style delete lines: `httproute.gateway.networking.k8s.io/httpbin-get deleted (server dry run)`.
+ * A client dry run contacts nothing, so it cannot know the object exists: unlike kubectl's
+ * `deleted (dry run)`, it says only what would be asked for.
+ */
 export function renderDeleteResults(refs: string[], dryRun: DryRun): string {
+  if (dryRun === 'client')
+    return refs
+      .map((ref) => `${ref} would be deleted (client dry run: not checked against the cluster)\n`)
+      .join('');
   return refs.map((ref) => `${ref} deleted${dryRunSuffix(dryRun)}\n`).join('');
 }
 

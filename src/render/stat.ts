@@ -75,9 +75,10 @@ export function renderStatTable(r: StatReport, o: { wide: boolean; color: boolea
     ];
   };
   const rows = [...r.rows, ...r.uncaptured].map(line);
+  const across = `${r.pods.scraped} pod(s)${r.pods.unmeshed.length ? ` (${r.pods.meshed}/${r.pods.total} meshed)` : ''}`;
   const head = rated
-    ? `Egress over the last ${r.window.mode === 'rate' ? r.window.seconds : 0}s across ${r.pods.scraped} pod(s).\n`
-    : `Egress totals since each proxy started, across ${r.pods.scraped} pod(s) (use --interval 10s for rates).\n`;
+    ? `Egress over the last ${r.window.mode === 'rate' ? r.window.seconds : 0}s across ${across}.\n`
+    : `Egress totals since each proxy started, across ${across} (use --interval 10s for rates).\n`;
   if (rows.length === 0) return `${head}No egress traffic seen.\n`;
   return head + renderTable(headers, rows);
 }

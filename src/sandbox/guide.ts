@@ -53,7 +53,9 @@ export const GUIDE: readonly GuideStep[] = [
   {
     id: 'deny-all',
     title: 'Deny all egress from egress-test: plaintext HTTP now gets 403, TLS and TCP are closed',
-    run: [ok('egress', 'deny', ...NS)],
+    // The sandbox made the network as the guide's `kubectl apply` does, so kubectl owns trafficPolicy:
+    // egressctl refuses to take it over (as kubectl refuses) unless told to.
+    run: [ok('egress', 'deny', ...NS, '--force-conflicts')],
     waitFor: { url: 'http://httpbin.org/get', verdict: 'deny', why: 'the deny policy' },
     show: [statWindow],
   },

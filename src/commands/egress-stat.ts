@@ -133,6 +133,7 @@ async function scrapeRound(
   selection: Selection,
   o: Options,
   deps: Deps,
+  warned: Set<string>,
 ): Promise<Round> {
   const {
     describeSelection,
@@ -167,7 +168,15 @@ async function scrapeRound(
       try {
         // Detached, so this pod's body is freed now rather than kept alive by the slices of it that the
         // round keeps (all bodies of two rounds, with --interval or --watch).
-        expositions.set(id, detachExposition(parseMetrics(r.body, { keep: isEgressFamily }), pool));
+        const e = parseMetrics(r.body, { keep: isEgressFamily });
+        // Prometheus keeps the first sample of a repeated series, and so does the parser; say so once.
+        if (e.duplicates && !warned.has(id)) {
+          warned.add(id);
+          deps.err.write(
+            `warning: pod ${id}: ${e.duplicates} repeated series in its metrics; kept the first of each\n`,
+          );
+        }
+        expositions.set(id, detachExposition(e, pool));
       } catch (e) {
         failed.push({ namespace: r.namespace, pod: r.pod, error: `pod ${id}: ${errorMessage(e)}` });
       }
@@ -187,12 +196,13 @@ export async function run(o: Options, deps: Deps): Promise<number> {
   try {
     const selection = inNamespace(o.pods, o.allNamespaces ? undefined : namespace);
     let prev: Round | undefined;
-    let curr = await scrapeRound(m, client, selection, o, deps);
+    const warned = new Set<string>();
+    let curr = await scrapeRound(m, client, selection, o, deps, warned);
     if (o.intervalMs > 0) {
       prev = curr;
       if (!(await wait(o.intervalMs, deps)))
         throw interruptedBy(deps.signal, 'before the second scrape: no rates to show');
-      curr = await scrapeRound(m, client, selection, o, deps);
+      curr = await scrapeRound(m, client, selection, o, deps, warned);
     }
     let r = m.toStatWindow(prev, curr, o.by);
     const note = unmeshedNotice(r.pods.unmeshed, r.pods.total);
@@ -205,7 +215,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
       prev = curr;
       try {
-        curr = await scrapeRound(m, client, selection, o, deps);
+        curr = await scrapeRound(m, client, selection, o, deps, warned);
       } catch (e) {
         // Ctrl-C is how --watch ends, even mid-round.
         if (deps.signal.aborted) return ExitCode.Ok;

@@ -110,6 +110,7 @@ export async function run(opts: Options, deps: Deps): Promise<number> {
         const out = renderPodMetrics(item, next, total, opts, metrics);
         item.body = undefined;
         if (out.error) failures.push(out.error);
+        if (out.warning) deps.err.write(`warning: ${out.warning}\n`);
         if (opts.output === 'json') deps.out.write(`${next === 0 ? '[\n' : ',\n'}${out.text}`);
         else deps.out.write(out.text);
         next++;

@@ -1,4 +1,4 @@
-import type { Exposition, MetricFamily, Sample } from './parse.js';
+import { newLabels, type Exposition, type MetricFamily, type Sample } from './parse.js';
 
 /**
  * Every string the parser hands out (names, HELP/TYPE lines, label blocks) is a slice of the body, and
@@ -36,7 +36,7 @@ export function intern(pool: Interner, s: string): string {
 }
 
 function detachSample(s: Sample, pool: Interner): Sample {
-  const labels: Record<string, string> = {};
+  const labels = newLabels();
   for (const [k, v] of Object.entries(s.labels)) labels[intern(pool, k)] = intern(pool, v);
   const out: Sample = { name: intern(pool, s.name), labels, value: s.value };
   if (s.text !== undefined) out.text = intern(pool, s.text);
@@ -63,5 +63,8 @@ function detachFamily(f: MetricFamily, pool: Interner): MetricFamily {
  * what is kept across pods or rounds, after the parser's `keep` filter has dropped the rest.
  */
 export function detachExposition(e: Exposition, pool: Interner = newInterner()): Exposition {
-  return { eof: e.eof, families: e.families.map((f) => detachFamily(f, pool)) };
+  const out: Exposition = { eof: e.eof, families: e.families.map((f) => detachFamily(f, pool)) };
+  if (e.openMetricsLine !== undefined) out.openMetricsLine = e.openMetricsLine;
+  if (e.duplicates !== undefined) out.duplicates = e.duplicates;
+  return out;
 }

@@ -213,7 +213,7 @@ export class EgressModel {
       if (part === 'statuses') {
         const status = protocol === 'http' ? (l.http_status ?? '') : (l.grpc_status ?? '');
         const key = l.error ? `error:${l.error}` : status || 'none';
-        c.statuses[key] = (c.statuses[key] ?? 0) + s.value;
+        addTo(c.statuses, key, s.value);
         c.requests += s.value;
         if (isDenyRoute(r.route) && (status === '403' || status === 'PERMISSION_DENIED')) c.denied += s.value;
         else if (
@@ -281,24 +281,37 @@ export function verdictOf(r: EgressRow): Verdict {
  * Prometheus' increase(). Series missing from the earlier scrape count from zero.
  */
 export function deltaExposition(before: Exposition | undefined, after: Exposition): Exposition {
+  // The first sample of a repeated series is the one that counts, as in the parser, on both sides: a
+  // later duplicate neither overwrites the earlier value nor adds a row of its own, so
+  // deltaExposition(e, e) is zero everywhere.
   const prev = new Map<string, number>();
-  for (const f of before?.families ?? []) for (const s of f.samples) prev.set(seriesKey(s), s.value);
+  for (const f of before?.families ?? [])
+    for (const s of f.samples) {
+      const k = seriesKey(s);
+      if (!prev.has(k)) prev.set(k, s.value);
+    }
+  const done = new Set<string>();
   return {
-    eof: after.eof,
+    ...after,
     families: after.families.map((f) => ({
       ...f,
-      samples: f.samples.map((s): Sample => {
-        const p = prev.get(seriesKey(s));
+      samples: f.samples.flatMap((s): Sample[] => {
+        const k = seriesKey(s);
+        if (done.has(k)) return [];
+        done.add(k);
+        const p = prev.get(k);
         const d = p === undefined ? s.value : s.value >= p ? s.value - p : s.value;
-        return { name: s.name, labels: s.labels, value: d };
+        return [{ name: s.name, labels: s.labels, value: d }];
       }),
     })),
   };
 }
 
-function seriesKey(s: Sample): string {
+/** A series' identity: its name and its labels in name order (the order on the wire does not matter). */
+export function seriesKey(s: Sample): string {
   let k = s.name;
-  for (const name in s.labels) k += `\u0000${name}\u0001${s.labels[name] as string}`;
+  for (const name of Object.keys(s.labels).sort())
+    k += `\u0000${name.length}:${name}${(s.labels[name] as string).length}:${s.labels[name] as string}`;
   return k;
 }
 
@@ -343,9 +356,18 @@ export function groupRows(rows: EgressRow[], by: GroupBy, perPod?: Map<string, E
   return [...out.values()];
 }
 
+/**
+ * `rec[key] += v` for a key taken from a label value: an own property even for `__proto__`, and never
+ * an inherited one (`constructor`, `toString`) read as the current count.
+ */
+function addTo(rec: Record<string, number>, key: string, v: number): void {
+  const value = (Object.hasOwn(rec, key) ? (rec[key] as number) : 0) + v;
+  Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Adds `b` into `a` (histograms bucket-wise). */
 export function mergeCounts(a: Counts, b: Counts): Counts {
-  for (const [k, v] of Object.entries(b.statuses)) a.statuses[k] = (a.statuses[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(b.statuses)) addTo(a.statuses, k, v);
   a.requests += b.requests;
   a.denied += b.denied;
   a.failed += b.failed;

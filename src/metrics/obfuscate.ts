@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Exposition } from './parse.js';
+import { newLabels, unescapeLabel, type Exposition } from './parse.js';
 
 /**
  * Labels whose values identify workloads, hosts or policy objects. Linkerd's `--obfuscate` hides the
@@ -35,11 +35,11 @@ export function obfuscateValue(value: string): string {
 /** Obfuscates parsed families. */
 export function obfuscateFamilies(e: Exposition): Exposition {
   return {
-    eof: e.eof,
+    ...e,
     families: e.families.map((f) => ({
       ...f,
       samples: f.samples.map((s) => {
-        const labels: Record<string, string> = {};
+        const labels = newLabels();
         for (const [k, v] of Object.entries(s.labels))
           labels[k] = OBFUSCATED_LABELS.has(k) ? obfuscateValue(v) : v;
         return { ...s, labels };
@@ -48,7 +48,9 @@ export function obfuscateFamilies(e: Exposition): Exposition {
   };
 }
 
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+// The value as an unrolled loop (runs of plain characters, then one escape): no alternation inside a
+// star, whose backtracking stack overflowed on a value of millions of characters.
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*(?:\\.[^"\\]*)*)"/g;
 
 /**
  * Obfuscates a raw body line by line, changing nothing but the listed label values (comments and HELP
@@ -61,9 +63,7 @@ export function obfuscateText(body: string): string {
       line.startsWith('#') || !line.includes('{')
         ? line
         : line.replace(LABEL, (all, k: string, v: string) =>
-            OBFUSCATED_LABELS.has(k)
-              ? `${k}="${obfuscateValue(v.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)))}"`
-              : all,
+            OBFUSCATED_LABELS.has(k) ? `${k}="${obfuscateValue(unescapeLabel(v))}"` : all,
           ),
     )
     .join('\n');

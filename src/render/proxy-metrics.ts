@@ -22,14 +22,17 @@ export function renderPodMetrics(
   total: number,
   opts: ProxyMetricsFormat,
   metrics: MetricsModule | undefined,
-): { text: string; error?: string } {
+): { text: string; error?: string; warning?: string } {
   let body = r.body;
+  let warning: string | undefined;
   let error = r.error;
   let families: unknown;
   if (body !== undefined && metrics) {
     try {
       if (opts.egress || opts.output === 'json') {
         let e = metrics.parseMetrics(body, opts.egress ? { keep: metrics.mayHoldEgress } : {});
+        if (e.duplicates)
+          warning = `pod ${r.namespace}/${r.pod}: ${e.duplicates} repeated series in its metrics; kept the first of each`;
         if (opts.egress) e = metrics.egressOnly(e);
         if (opts.obfuscate) e = metrics.obfuscateFamilies(e);
         if (opts.output === 'json') {
@@ -60,11 +63,15 @@ export function renderPodMetrics(
       ...(r.container ? { container: r.container, port: r.port } : {}),
       ...(error ? { error } : { families }),
     };
-    return { text: JSON.stringify(obj, null, 2).replace(/^/gm, '  '), ...(error ? { error } : {}) };
+    return {
+      text: JSON.stringify(obj, null, 2).replace(/^/gm, '  '),
+      ...(error ? { error } : {}),
+      ...(warning ? { warning } : {}),
+    };
   }
   const head = `#\n# POD ${r.pod} (${i + 1} of ${total})\n#\n`;
   const text = error
     ? `${head}# ERROR: ${error}\n`
     : `${head}${(body as string).endsWith('\n') || body === '' ? (body as string) : `${body}\n`}`;
-  return { text, ...(error ? { error } : {}) };
+  return { text, ...(error ? { error } : {}), ...(warning ? { warning } : {}) };
 }

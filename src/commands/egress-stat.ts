@@ -1,11 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { useColor, type Deps } from '../deps.js';
-import { ClusterError, ExitCode, UsageError, errorMessage } from '../errors.js';
-import type { Selection } from '../kube/resolve.js';
-import type { KubeClient } from '../kube/rest.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { GroupBy } from '../metrics/egress.js';
-import type { Exposition } from '../metrics/parse.js';
 import type { StatReport, StatSample } from '../metrics/stat.js';
 import { parseDuration, parsePositiveInt } from '../options/duration.js';
 import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
@@ -111,68 +108,16 @@ export function validate(input: CommandInput): Options {
   };
 }
 
-/** The modules a scrape needs, loaded when `run` starts (never for `--help`). */
+/** The modules the report needs, loaded when `run` starts (never for `--help`). */
 async function loadStat() {
   return {
-    ...(await import('../kube/resolve.js')),
-    ...(await import('../kube/scrape.js')),
-    ...(await import('../metrics/egress.js')),
-    ...(await import('../metrics/detach.js')),
-    ...(await import('../metrics/parse.js')),
+    ...(await import('./scrape-round.js')),
     ...(await import('../metrics/stat.js')),
     ...(await import('../render/stat.js')),
   };
 }
-type StatModules = Awaited<ReturnType<typeof loadStat>>;
 
 type Round = StatSample;
-
-async function scrapeRound(
-  m: StatModules,
-  client: KubeClient,
-  selection: Selection,
-  o: Options,
-  deps: Deps,
-): Promise<Round> {
-  const {
-    describeSelection,
-    detachExposition,
-    isEgressFamily,
-    newInterner,
-    parseMetrics,
-    resolvePods,
-    scrapePods,
-  } = m;
-  const pods = await resolvePods(client, selection);
-  if (pods.length === 0) throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
-  const expositions = new Map<string, Exposition>();
-  // One pool per round: the strings of the series every pod shares are kept once.
-  const pool = newInterner();
-  const failed: Round['failed'] = [];
-  const at = deps.now();
-  await scrapePods(client, pods, {
-    concurrency: o.concurrency,
-    deadlineMs: o.timeoutMs,
-    podTimeoutMs: o.podTimeoutMs,
-    signal: deps.signal,
-    onResult: (_i, _n, r) => {
-      const id = `${r.namespace}/${r.pod}`;
-      if (r.body === undefined) {
-        failed.push({ namespace: r.namespace, pod: r.pod, error: r.error ?? 'no body' });
-        return;
-      }
-      try {
-        // Detached, so this pod's body is freed now rather than kept alive by the slices of it that the
-        // round keeps (all bodies of two rounds, with --interval or --watch).
-        expositions.set(id, detachExposition(parseMetrics(r.body, { keep: isEgressFamily }), pool));
-      } catch (e) {
-        failed.push({ namespace: r.namespace, pod: r.pod, error: `pod ${id}: ${errorMessage(e)}` });
-      }
-      r.body = undefined;
-    },
-  });
-  return { at, expositions, failed, scraped: pods.length };
-}
 
 export async function run(o: Options, deps: Deps): Promise<number> {
   const m = await loadStat();
@@ -182,11 +127,11 @@ export async function run(o: Options, deps: Deps): Promise<number> {
   try {
     const selection = inNamespace(o.pods, o.allNamespaces ? undefined : namespace);
     let prev: Round | undefined;
-    let curr = await scrapeRound(m, client, selection, o, deps);
+    let curr = await m.scrapeRound(client, selection, o, deps);
     if (o.intervalMs > 0) {
       prev = curr;
       if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
-      curr = await scrapeRound(m, client, selection, o, deps);
+      curr = await m.scrapeRound(client, selection, o, deps);
     }
     let r = m.toStatWindow(prev, curr, o.by);
     if (!o.watch) return finish(r, render(r), o, deps);
@@ -196,7 +141,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       for (const f of r.pods.failed) deps.err.write(`warning: ${f.error}\n`);
       if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
       prev = curr;
-      curr = await scrapeRound(m, client, selection, o, deps);
+      curr = await m.scrapeRound(client, selection, o, deps);
       r = m.toStatWindow(prev, curr, o.by);
     }
   } finally {

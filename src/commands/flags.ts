@@ -90,7 +90,8 @@ export function addApplyFlags(cmd: Command): Command {
     )
     .option('--diff', 'show what would change against the live objects, and change nothing')
     .option('--field-manager <name>', 'server-side apply field manager', 'egressctl')
-    .option('--no-force-conflicts', 'fail on field-manager conflicts instead of taking the fields over');
+    .option('--no-force-conflicts', 'fail on field-manager conflicts instead of taking the fields over')
+    .option('--plan', 'show what the change would do to the live traffic (egress plan), and apply nothing');
 }
 
 /** Appends an Examples section to a command's --help. */

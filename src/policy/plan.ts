@@ -394,9 +394,17 @@ function toOutcome(d: Decision): PlanOutcome {
     route: d.route,
     backend: d.backend,
     effect: d.effect,
-    decidedBy: { rule: deciding?.rule ?? '', result: deciding?.result ?? '' },
+    decidedBy: { rule: deciding?.rule ?? '', result: unprobed(deciding?.result ?? '') },
   };
 }
+
+/** The engine's words about a probe, without the probe's made-up method and path. */
+const unprobed = (text: string) =>
+  text
+    .replaceAll(`${PROBE_METHOD} `, '')
+    .replaceAll(PROBE_GRPC, '/<any service>')
+    .replaceAll(PROBE_PATH, '/<any path>')
+    .replaceAll('//<any path>', '/<any path>');
 
 const outcomeKey = (o: PlanOutcome) =>
   [

@@ -193,6 +193,16 @@ const rows: Row[] = [
     options: expectStat({ allNamespaces: true, watch: true, intervalMs: 10_000 }),
   },
   {
+    argv: 'egress stat -o ledger --interval 30s',
+    command: 'stat',
+    options: expectStat({ output: 'ledger', intervalMs: 30_000 }),
+  },
+  {
+    argv: 'egress stat -o ledger --watch',
+    error: 'error: -o ledger writes one window (a file for egress plan --from-file): drop --watch',
+    code: 2,
+  },
+  {
     argv: 'egress stat -A -n x',
     error: 'error: -A and -n are exclusive: choose all namespaces or one',
     code: 2,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { EgressLedger } from '../src/metrics/ledger.js';
 import type { StatReport } from '../src/metrics/stat.js';
 import type { PlanReport } from '../src/policy/plan.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
@@ -130,19 +131,30 @@ describe('egress plan and --plan against the sandbox', () => {
   });
 
   test('offline: --from-file and --current need no cluster; bad ledgers name the field (exit 2)', async () => {
-    const live = await runCli(['egress', 'deny', '--plan', '-o', 'json'], { env });
-    const plan = JSON.parse(live.stdout) as PlanReport;
-    const ledger = {
-      apiVersion: 'egressctl.linkerd.io/v1',
-      kind: 'EgressLedger',
-      schemaVersion: 1,
-      source: { kind: 'file', path: 'saved' },
-      window: plan.window,
-      notices: [],
-      flows: plan.flows.map((p) => p.flow),
-    };
+    // egress stat -o ledger saves the flows; plan replays them later without the cluster.
+    const saved = await runCli(['egress', 'stat', '-o', 'ledger', '--interval', '1s'], { env });
+    assert.equal(saved.code, 0, saved.stderr);
+    const ledger = JSON.parse(saved.stdout) as EgressLedger;
+    assert.equal(ledger.kind, 'EgressLedger');
+    assert.ok(ledger.window.seconds !== null && ledger.window.seconds >= 1);
+    assert.deepEqual(
+      ledger.flows
+        .map(
+          (f) =>
+            `${f.client.namespace}/${f.client.workload.name} ${f.protocol} ${f.destination} ${f.route.name}`,
+        )
+        .sort(),
+      [
+        'egress-test/client http google.com http-egress-allow',
+        'egress-test/client http grpcb.in http-egress-allow',
+        'egress-test/client http httpbin.org http-egress-allow',
+        'egress-test/client tcp 192.0.2.50:443 tcp-egress-allow',
+        'egress-test/client tcp 198.51.100.60:5432 tcp-egress-allow',
+        'egress-test/client tcp 203.0.113.10:443 tcp-egress-allow',
+      ],
+    );
     const file = path.join(dir, 'ledger.json');
-    fs.writeFileSync(file, JSON.stringify(ledger));
+    fs.writeFileSync(file, saved.stdout);
     const current = path.join(dir, 'current');
     fs.mkdirSync(current);
     const allow = await runCli(['egress', 'allow', '--dry-run=client', '-o', 'yaml'], { env });

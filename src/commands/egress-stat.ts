@@ -3,7 +3,8 @@ import { Command, Option } from 'commander';
 import { useColor, type Deps } from '../deps.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { GroupBy } from '../metrics/egress.js';
-import type { StatReport, StatSample } from '../metrics/stat.js';
+import type { StatReport } from '../metrics/stat.js';
+import type { ScrapedRound } from './scrape-round.js';
 import { parseDuration, parsePositiveInt } from '../options/duration.js';
 import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
 import { addAllNamespacesFlag, addNamespaceFlag, withExamples, type CommandInput } from './flags.js';
@@ -18,7 +19,7 @@ export function command(): Command {
     .option('--all', 'every pod in the namespace (the default when no target is given)')
     .addOption(
       new Option('-o, --output <format>', 'output format')
-        .choices(['table', 'wide', 'json', 'yaml'])
+        .choices(['table', 'wide', 'json', 'yaml', 'ledger'])
         .default('table'),
     )
     .addOption(
@@ -50,7 +51,7 @@ export function command(): Command {
 interface Flags {
   selector?: string;
   all?: boolean;
-  output: 'table' | 'wide' | 'json' | 'yaml';
+  output: 'table' | 'wide' | 'json' | 'yaml' | 'ledger';
   by: GroupBy;
   interval: string;
   watch?: boolean;
@@ -89,6 +90,8 @@ export function validate(input: CommandInput): Options {
   if (watch && intervalMs === 0) intervalMs = 10_000;
   if (intervalMs > 0 && intervalMs < 1000)
     throw new UsageError(`--interval ${f.interval} is too short: use 1s or more`);
+  if (watch && f.output === 'ledger')
+    throw new UsageError('-o ledger writes one window (a file for egress plan --from-file): drop --watch');
   const target = input.args[0];
   // With no target, selector or --all, stat looks at every pod of the namespace.
   const chosen = target !== undefined || f.selector !== undefined || f.all === true;
@@ -117,13 +120,15 @@ async function loadStat() {
   };
 }
 
-type Round = StatSample;
+type Round = ScrapedRound;
 
 export async function run(o: Options, deps: Deps): Promise<number> {
   const m = await loadStat();
   const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
   const client = await deps.kube(connectSettings(o.global, namespace));
-  const render = (r: StatReport) => m.statFormats[o.output](r, { color: useColor(deps) });
+  const output = o.output;
+  const render = (r: StatReport) =>
+    output === 'ledger' ? '' : m.statFormats[output](r, { color: useColor(deps) });
   try {
     const selection = inNamespace(o.pods, o.allNamespaces ? undefined : namespace);
     let prev: Round | undefined;
@@ -132,6 +137,29 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       prev = curr;
       if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
       curr = await m.scrapeRound(client, selection, o, deps);
+    }
+    if (output === 'ledger') {
+      // The ledger of observed flows: the same model, grouped by pod and summed per workload.
+      const { toLedger, workloadOf } = await import('../metrics/ledger.js');
+      const { describeSelection } = await import('../kube/resolve.js');
+      const byPod = m.toStatWindow(prev, curr, 'pod');
+      const ledger = toLedger(byPod, {
+        workloads: new Map(
+          [...(prev?.pods ?? []), ...curr.pods].map((p) => [
+            `${p.metadata.namespace}/${p.metadata.name}`,
+            workloadOf(p),
+          ]),
+        ),
+        source: {
+          kind: 'pods',
+          selection: describeSelection(selection),
+          scraped: curr.scraped,
+          failed: curr.failed.length,
+        },
+        start: prev?.at,
+        end: curr.at,
+      });
+      return finish(byPod, `${JSON.stringify(ledger, null, 2)}\n`, o, deps);
     }
     let r = m.toStatWindow(prev, curr, o.by);
     if (!o.watch) return finish(r, render(r), o, deps);

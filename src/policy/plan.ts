@@ -2,7 +2,9 @@ import { routeOf } from '../kinds.js';
 import type { EgressLedger, LedgerFlow } from '../metrics/ledger.js';
 import type { Cidr } from '../net/cidr.js';
 import { decide, type Decision, type EgressRequest } from './engine.js';
-import { egressParents, ns, rules, type PolicyObject } from './types.js';
+import { cidrContains, parseIp } from '../net/cidr.js';
+import { acceptedInStatus, networkBlocks, routeStatuses } from './status.js';
+import { CONTROLLER, EGRESS_GROUP, egressParents, ns, rules, type PolicyObject } from './types.js';
 
 /**
  * `egress plan`: what a policy change would do to the traffic that was actually seen. Every flow of a
@@ -192,31 +194,99 @@ interface Probe {
   /** How the plan names the request when outcomes differ. */
   label: string;
   req: EgressRequest;
+  /**
+   * The decision does not depend on which host (no route of the flow's kind on the port admits it) or
+   * which off-cluster IP (checked per slice: no network lists explicit blocks) this is, beyond the
+   * words: one decision serves every such destination, and its text is rewritten.
+   */
+  anyDestination?: 'host' | 'ip';
 }
 
 /** The objects the engine can read for one client namespace, and a fingerprint of them. */
 interface Slice {
   objects: PolicyObject[];
   fingerprint: string;
+  /** Some EgressNetwork lists explicit blocks: which network captures an address depends on it. */
+  explicitNetworks: boolean;
+  /** Service ClusterIPs (never egress). */
+  serviceIps: Set<string>;
 }
 
 /**
  * Only what `decide` reads for a client: networks and routes in the client's and the global namespace,
  * routes elsewhere that attach to those networks (they take part in the status rules), and Services.
  */
-function sliceFor(objects: PolicyObject[], clientNs: string, globalNs: string): Slice {
+function sliceFor(
+  objects: PolicyObject[],
+  clientNs: string,
+  globalNs: string,
+  assumeAccepted: Cidr[] | undefined,
+): Slice {
   const near = (n: string) => n === clientNs || n === globalNs;
-  const picked = objects.filter(
+  const chosen = objects.filter(
     (o) =>
       o.kind === 'Service' ||
       near(ns(o)) ||
       (routeOf(o) !== undefined && egressParents(o).some((p) => near(p.namespace))),
   );
+  const picked = assumeAccepted ? withComputedStatus(chosen, assumeAccepted) : chosen;
   const fingerprint = picked
     .map((o) => `${objectKey(o)}\u0000${JSON.stringify(strip(o))}\u0000${JSON.stringify(o.status ?? null)}`)
     .sort()
     .join('\u0001');
-  return { objects: picked, fingerprint };
+  const serviceIps = new Set(
+    picked
+      .filter((o) => o.kind === 'Service')
+      .flatMap((o) => [o.spec?.clusterIP, ...((o.spec?.clusterIPs as unknown[] | undefined) ?? [])])
+      .filter((x): x is string => typeof x === 'string'),
+  );
+  const explicitNetworks = picked.some((o) => o.kind === 'EgressNetwork' && networkBlocks(o) !== undefined);
+  return { objects: picked, fingerprint, explicitNetworks, serviceIps };
+}
+
+const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The decision made for one destination, in the words of another equivalent one. */
+function retext(d: Decision, from: string, to: string): Decision {
+  const re = new RegExp(`(?<![A-Za-z0-9.-])${escapeRe(from)}(?![A-Za-z0-9-]|\\.[A-Za-z0-9])`, 'g');
+  const sub = (t: string) => t.replace(re, to);
+  return { ...d, effect: sub(d.effect), steps: d.steps.map((x) => ({ ...x, result: sub(x.result) })) };
+}
+
+/**
+ * The objects with the status the policy controller would write (policy/status.ts) filled in wherever
+ * the controller has written none for a parent: what `decide` does with `assumeAccepted`, computed once
+ * per slice instead of once per request (the replay makes tens of thousands of requests).
+ */
+function withComputedStatus(objects: PolicyObject[], clusterNetworks: Cidr[]): PolicyObject[] {
+  const computed = routeStatuses(objects, clusterNetworks);
+  return objects.map((o) => {
+    const list = computed.get(o);
+    if (!list) return o;
+    const missing = list.filter((x) => acceptedInStatus(o, x.parentRef) === undefined);
+    if (!missing.length) return o;
+    const parents = (o.status?.parents as unknown[] | undefined) ?? [];
+    return {
+      ...o,
+      status: {
+        ...o.status,
+        parents: [
+          ...parents,
+          ...missing.map((x) => ({
+            parentRef: {
+              group: EGRESS_GROUP,
+              kind: 'EgressNetwork',
+              namespace: x.parentRef.namespace,
+              name: x.parentRef.name,
+              ...(x.parentRef.port !== undefined ? { port: x.parentRef.port } : {}),
+            },
+            controllerName: CONTROLLER,
+            conditions: [x.accepted, x.resolvedRefs],
+          })),
+        ],
+      },
+    };
+  });
 }
 
 const PROBE_PATH = '/~egressctl-probe';
@@ -438,38 +508,67 @@ export function planFlows(
   objects: ObjectChange[] = [],
 ): PlanReport {
   const slices = new Map<string, { current: Slice; proposed: Slice }>();
-  const memo = new Map<string, Decision>();
   const sliceOf = (clientNs: string) => {
     let s = slices.get(clientNs);
     if (!s) {
       s = {
-        current: sliceFor(current, clientNs, ctx.globalNamespace),
-        proposed: sliceFor(proposed, clientNs, ctx.globalNamespace),
+        current: sliceFor(
+          current,
+          clientNs,
+          ctx.globalNamespace,
+          ctx.currentAssumeAccepted ? ctx.clusterNetworks : undefined,
+        ),
+        proposed: sliceFor(proposed, clientNs, ctx.globalNamespace, ctx.clusterNetworks),
       };
       slices.set(clientNs, s);
     }
     return s;
   };
-  const run = (side: 'current' | 'proposed', clientNs: string, slice: Slice, req: EgressRequest) => {
-    const key = `${side}\u0000${clientNs}\u0000${JSON.stringify(req)}`;
-    let d = memo.get(key);
-    if (!d) {
-      d = decide(
+  const memo = new Map<string, { d: Decision; host: string }>();
+  const run = (side: 'current' | 'proposed', clientNs: string, slice: Slice, probe: Probe): Decision => {
+    const req = probe.req;
+    const ip = req.ip === undefined ? undefined : parseIp(req.ip);
+    const anyIp =
+      probe.anyDestination === 'ip' &&
+      ip !== undefined &&
+      !slice.explicitNetworks &&
+      !slice.serviceIps.has(req.ip as string) &&
+      !ctx.clusterNetworks.some((c) => cidrContains(c, ip));
+    const any = anyIp || probe.anyDestination === 'host';
+    const keyReq = any ? { ...req, host: '*', ip: ip ? `*${ip.family}` : undefined } : req;
+    const key = `${side}\u0000${clientNs}\u0000${JSON.stringify(keyReq)}`;
+    let e = memo.get(key);
+    if (!e) {
+      const d = decide(
         {
           objects: slice.objects,
           clusterNetworks: ctx.clusterNetworks,
           globalNamespace: ctx.globalNamespace,
           clientNamespace: clientNs,
-          assumeAccepted: side === 'proposed' || ctx.currentAssumeAccepted,
+          // Statuses are already filled in (withComputedStatus).
+          assumeAccepted: false,
         },
         req,
       );
-      memo.set(key, d);
+      e = { d, host: req.host };
+      memo.set(key, e);
     }
-    return d;
+    return e.host === req.host ? e.d : retext(e.d, e.host, req.host);
   };
   const assumptions = new Set<string>();
-  const planned = ledger.flows.map((flow) => {
+  // Flows that differ only by workload (many workloads call the same destinations) are judged once.
+  const judged = new Map<string, Omit<PlannedFlow, 'flow'>>();
+  const planned = ledger.flows.map((flow): PlannedFlow => {
+    const key = shapeKey(flow);
+    let j = judged.get(key);
+    if (!j) {
+      const { flow: _flow, ...rest } = judge(flow);
+      j = rest;
+      judged.set(key, j);
+    }
+    return { flow, ...j };
+  });
+  function judge(flow: LedgerFlow): PlannedFlow {
     const s = sliceOf(flow.client.namespace);
     const noChange = s.current.fingerprint === s.proposed.fingerprint;
     const probes = probesFor(flow, s, noChange);
@@ -477,7 +576,7 @@ export function planFlows(
       return noChange ? same(flow, null) : uncertain(flow, null, [probes.uncertain], []);
     if (probes.list.some((p) => p.req.ip === undefined)) assumptions.add(NO_IP);
     const consistent = probes.list
-      .map((p) => ({ p, c: run('current', flow.client.namespace, s.current, p.req) }))
+      .map((p) => ({ p, c: run('current', flow.client.namespace, s.current, p) }))
       .filter((x) => reproduces(x.c, flow));
     const first = consistent[0];
     if (!first) {
@@ -488,7 +587,7 @@ export function planFlows(
     if (noChange) return same(flow, current);
     const outcomes = consistent.map((x) => ({
       request: x.p.label,
-      outcome: toOutcome(run('proposed', flow.client.namespace, s.proposed, x.p.req)),
+      outcome: toOutcome(run('proposed', flow.client.namespace, s.proposed, x.p)),
     }));
     const distinct = new Map<string, (typeof outcomes)[number]>();
     for (const o of outcomes)
@@ -498,7 +597,7 @@ export function planFlows(
     // SNI: once the proposal makes its port speak TLS or HTTP, its fate depends on bytes never counted.
     const speaks = new Set(
       consistent
-        .map((x) => run('proposed', flow.client.namespace, s.proposed, x.p.req).protocol)
+        .map((x) => run('proposed', flow.client.namespace, s.proposed, x.p).protocol)
         .filter((p) => p === 'tls' || p === 'http' || p === 'grpc'),
     );
     if (flow.protocol === 'tcp' && speaks.size)
@@ -516,7 +615,7 @@ export function planFlows(
       reasons: [],
       alternatives: [],
     };
-  });
+  }
   if (proposed.some((o) => routeOf(o) !== undefined && o.status === undefined))
     assumptions.add(
       'proposed routes without a status from the policy controller are taken as Accepted unless Linkerd would reject them',
@@ -552,6 +651,20 @@ export function planFlows(
     flows,
   };
 }
+
+/** Everything the replay reads of a flow: not its workload, counts or times. */
+const shapeKey = (f: LedgerFlow) =>
+  [
+    f.client.namespace,
+    f.network ? `${f.network.namespace}/${f.network.name}` : '',
+    f.port ?? '',
+    f.protocol,
+    f.destination,
+    f.route.kind,
+    f.route.namespace,
+    f.route.name,
+    f.route.default,
+  ].join('\u0000');
 
 const NO_IP =
   'HTTP, gRPC and TLS metrics carry no destination IP: such flows are taken to go to an address outside the cluster networks, which only EgressNetworks without explicit networks capture';
@@ -592,14 +705,22 @@ function probesFor(
     const port = flow.port ?? a?.port;
     if (!a || port === undefined)
       return { uncertain: `no destination address in the metrics (${JSON.stringify(flow.destination)})` };
-    return {
-      list: [
-        { label: `opaque TCP to ${a.ip}:${port}`, req: req('tcp', a.ip, port, '/', 'GET', a.ip) },
-        // An opaque connection may carry TLS, whose SNI the metrics do not name: a TLSRoute could see it.
-        { label: `TLS to ${a.ip}:${port} (SNI unknown)`, req: req('https', a.ip, port, '/', 'GET', a.ip) },
-      ],
-      caveats,
+    // Bytes that are not TLS, replayed as TLS, go where any opaque bytes go (detection and TCPRoutes
+    // treat them alike), so one probe covers them, unless a TLSRoute on the port could see the TLS.
+    const tlsOnPort = [...s.current.objects, ...s.proposed.objects].some(
+      (o) => routeOf(o)?.protocol === 'tls' && egressParents(o).some((p) => p.port === port),
+    );
+    const tls: Probe = {
+      label: `TLS to ${a.ip}:${port} (SNI unknown)`,
+      req: req('https', a.ip, port, '/', 'GET', a.ip),
+      anyDestination: 'ip',
     };
+    const opaque: Probe = {
+      label: `opaque TCP to ${a.ip}:${port}`,
+      req: req('tcp', a.ip, port, '/', 'GET', a.ip),
+      anyDestination: 'ip',
+    };
+    return { list: tlsOnPort ? [opaque, tls] : [tls], caveats };
   }
   const port = flow.port;
   if (port === null) return { uncertain: 'no port in the metrics' };
@@ -610,13 +731,24 @@ function probesFor(
         'hostname labels are off, so the metrics name no host: add the annotation config.linkerd.io/proxy-metrics-hostname-labels: "true" to the pods (or namespace) and restart them',
     };
   }
-  if (flow.protocol === 'tls')
+  if (flow.protocol === 'tls') {
+    const admits = [...s.current.objects, ...s.proposed.objects].some(
+      (o) =>
+        routeOf(o)?.protocol === 'tls' &&
+        egressParents(o).some((p) => p.port === port) &&
+        admitsHost(o, flow.destination),
+    );
     return {
       list: [
-        { label: `TLS with SNI ${flow.destination}`, req: req('https', flow.destination, port, '/', 'GET') },
+        {
+          label: `TLS with SNI ${flow.destination}`,
+          req: req('https', flow.destination, port, '/', 'GET'),
+          ...(admits ? {} : { anyDestination: 'host' as const }),
+        },
       ],
       caveats,
     };
+  }
   const protocol = flow.protocol;
   const onPort = (o: PolicyObject) =>
     routeOf(o)?.protocol === protocol &&
@@ -651,6 +783,7 @@ function probesFor(
       for (const headers of dims.headers.values())
         for (const query of queries)
           list.push({
+            ...(routesNow.length + routesNext.length === 0 ? { anyDestination: 'host' as const } : {}),
             label: describeProbe(protocol, path, methods.length > 1 ? method : undefined, headers, query),
             req: {
               ...req(protocol === 'grpc' ? 'grpc' : 'http', flow.destination, port, path, method),

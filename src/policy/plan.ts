@@ -723,7 +723,13 @@ function probesFor(
     return { list: tlsOnPort ? [opaque, tls] : [tls], caveats };
   }
   const port = flow.port;
-  if (port === null) return { uncertain: 'no port in the metrics' };
+  if (port === null)
+    return {
+      uncertain:
+        flow.network === null
+          ? 'no EgressNetwork captured this flow (egress-fallback), and fallback metrics carry no port: which route the proposal would give it cannot be told'
+          : 'the metrics carry no port for this flow',
+    };
   if (flow.destination === '') {
     if (noChange) return { list: [], caveats };
     return {

@@ -242,3 +242,63 @@ export function singleRuleDenial(kind: string): string {
   const stem = kind.replace(/Route$/, '');
   return `${stem.slice(0, 1)}${stem.slice(1).toLowerCase()}Route supports a single rule only`;
 }
+
+/**
+ * Which versions of a Gateway API route kind each bundle serves, per release channel: a row holds from
+ * its `since` bundle until the kind's next row. Sources: the CRDs in `crds/` (Linkerd's vendored bundle
+ * v1.1.1, experimental; a test holds the two equal), the gateway-api release notes (v1.1.0 moves GRPCRoute
+ * to v1 in the standard channel; v1.4.0 adds TLSRoute v1alpha3; v1.5.0 moves TLSRoute to v1 in the
+ * standard channel, where v1alpha2 is no longer served), and the table in linkerd2 #15584 (the comment on
+ * `TlsRouteApiVersion` in linkerd2 `policy-controller/k8s/api/src/lib.rs`).
+ */
+export interface BundleServing {
+  kind: string;
+  /** The first bundle (`vX.Y.Z`) this row describes. */
+  since: string;
+  standard: readonly string[];
+  experimental: readonly string[];
+}
+
+export const GATEWAY_API_BUNDLES: readonly BundleServing[] = [
+  { kind: 'HTTPRoute', since: 'v1.0.0', standard: ['v1', 'v1beta1'], experimental: ['v1', 'v1beta1'] },
+  { kind: 'GRPCRoute', since: 'v1.1.0', standard: ['v1'], experimental: ['v1', 'v1alpha2'] },
+  { kind: 'TLSRoute', since: 'v1.0.0', standard: [], experimental: ['v1alpha2'] },
+  { kind: 'TLSRoute', since: 'v1.4.0', standard: [], experimental: ['v1alpha2', 'v1alpha3'] },
+  { kind: 'TLSRoute', since: 'v1.5.0', standard: ['v1'], experimental: ['v1', 'v1alpha2', 'v1alpha3'] },
+  { kind: 'TCPRoute', since: 'v1.0.0', standard: [], experimental: ['v1alpha2'] },
+];
+
+/** The annotation every Gateway API CRD carries with its bundle version (`v1.5.1`). */
+export const BUNDLE_VERSION_ANNOTATION = 'gateway.networking.k8s.io/bundle-version';
+
+/** `v1.5.1` (or `1.5.1`) as numbers; undefined when it is not a release version. */
+export function parseBundleVersion(text: string): [number, number, number] | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(text.trim());
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** Orders two bundle versions (`v1.4.0` < `v1.5.1`); unparsable versions sort first. */
+export function compareBundleVersions(a: string, b: string): number {
+  const x = parseBundleVersion(a) ?? [0, 0, 0];
+  const y = parseBundleVersion(b) ?? [0, 0, 0];
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+}
+
+/**
+ * The versions of `kind` that bundle `bundle` serves in `channel`, or in either channel when none is
+ * given; undefined for a kind the table does not know or a bundle older than its first row.
+ */
+export function bundleServes(
+  kind: string,
+  bundle: string,
+  channel?: 'standard' | 'experimental',
+): readonly string[] | undefined {
+  const row = GATEWAY_API_BUNDLES.filter(
+    (r) => r.kind === kind && compareBundleVersions(r.since, bundle) <= 0,
+  ).at(-1);
+  if (!row) return undefined;
+  return channel ? row[channel] : [...new Set([...row.standard, ...row.experimental])];
+}
+
+/** The Gateway API group (`gateway.networking.k8s.io`). */
+export const GATEWAY_GROUP = GATEWAY;

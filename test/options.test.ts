@@ -691,6 +691,7 @@ const rows: Row[] = [
       port: 0,
       scenario: 'guide',
       state: undefined,
+      saveEveryMs: 5000,
       pods: 1,
       rate: 5,
       tls: false,
@@ -699,12 +700,13 @@ const rows: Row[] = [
     },
   },
   {
-    argv: '--kubeconfig /tmp/sb.kubeconfig sandbox --port 6443 --scenario empty --state s.json --pods 200 --rate 50 --tls --demo',
+    argv: '--kubeconfig /tmp/sb.kubeconfig sandbox --port 6443 --scenario empty --state s.json --save-interval 250ms --pods 200 --rate 50 --tls --demo',
     command: 'sandbox',
     options: {
       port: 6443,
       scenario: 'empty',
       state: 's.json',
+      saveEveryMs: 250,
       pods: 200,
       rate: 50,
       tls: true,
@@ -720,6 +722,11 @@ const rows: Row[] = [
   {
     argv: 'sandbox --pods 5001',
     error: 'error: invalid value "5001" for --pods: want a whole number from 1 to 5000',
+    code: 2,
+  },
+  {
+    argv: 'sandbox --save-interval 2h',
+    error: 'error: invalid --save-interval 2h: want 10ms to 1h',
     code: 2,
   },
   {

@@ -319,8 +319,8 @@ describe('routes, protocol and matching', () => {
     );
     assert.equal(
       routeOf(check([n, shorter, ex], 'http://x.org/api')),
-      'HTTPRoute/short',
-      'Exact and PathPrefix of equal length tie; the oldest wins',
+      'HTTPRoute/ex',
+      'an Exact path beats a PathPrefix of equal length, even a newer one (linkerd2-proxy linkerd/http/route/src/http/match/tests.rs exact_beats_prefix_of_equal_length)',
     );
     assert.equal(
       routeOf(check([n, ex], 'http://x.org/api/')),
@@ -458,7 +458,7 @@ describe('outcomes and status', () => {
     );
     assert.equal(
       check([n, to([{ name: 'nope', port: 80 }])], 'http://x.org/').effect,
-      'HTTP 500 "Service not found"',
+      'HTTP 500 "Service not found nope"',
     );
     assert.equal(
       check([n, to([{ group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'other' }])], 'http://x.org/')
@@ -470,7 +470,8 @@ describe('outcomes and status', () => {
         [n, to([{ group: 'policy.linkerd.io', kind: 'EgressNetwork', name: 'all', port: 8080 }])],
         'http://x.org/',
       ).effect,
-      'forwarded to the original destination x.org:8080',
+      'forwarded to the original destination x.org:80',
+      'the parent as backend forwards to the original port; its backendRef port only labels metrics (linkerd2 policy-controller/grpc/src/outbound/http.rs)',
     );
     assert.equal(check([n], 'http://x.org/').effect, 'HTTP 403 "traffic not allowed"');
     assert.equal(

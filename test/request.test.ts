@@ -242,7 +242,7 @@ describe('the request grammar (net/request.ts)', () => {
       path: '/',
       method: 'GET',
       headers: {},
-      query: {},
+      query: [],
       ip: undefined,
     });
     // A host-less tcp:// request goes to the address given.
@@ -253,7 +253,20 @@ describe('the request grammar (net/request.ts)', () => {
     const r = parseRequestUrl('HTTP://[2001:db8::1]:8080/caf%C3%A9?a=1&a=2&b', { method: 'post' });
     assert.deepEqual(
       [r.scheme, r.host, r.port, r.path, r.method, r.query, r.ip],
-      ['http', '2001:db8::1', 8080, '/café', 'POST', { a: '2', b: '' }, '2001:db8::1'],
+      // The path keeps its escapes (the proxy matches it as sent); a repeated parameter keeps every value.
+      [
+        'http',
+        '2001:db8::1',
+        8080,
+        '/caf%C3%A9',
+        'POST',
+        [
+          ['a', '1'],
+          ['a', '2'],
+          ['b', ''],
+        ],
+        '2001:db8::1',
+      ],
     );
     refuses(
       () => parseRequestUrl('https://x:70000', {}),

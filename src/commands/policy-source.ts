@@ -46,6 +46,8 @@ export interface PolicySource {
   namespace: string;
   clusterNetworks: Cidr[];
   globalNamespace: string;
+  /** Live, when `bundleKinds` was asked: the Gateway API bundle version of each kind whose CRD was read. */
+  gatewayApi?: Map<string, string>;
 }
 
 /**
@@ -55,7 +57,7 @@ export interface PolicySource {
 export async function loadPolicySource(
   o: PolicySourceOptions,
   deps: Deps,
-  scope: { allNamespaces?: boolean } = {},
+  scope: { allNamespaces?: boolean; bundleKinds?: readonly string[] } = {},
 ): Promise<PolicySource> {
   const { clusterNetworks, egressNamespace: globalNamespace } = o;
   if (o.files.length) {
@@ -85,12 +87,22 @@ export async function loadPolicySource(
       deps.err.write(
         `warning: the cluster does not serve ${r.kind} (${r.group}/${r.version}); none were read\n`,
       );
+    // Only the CRDs of kinds that have objects: a cluster without TLSRoutes needs no TLSRoute bundle version.
+    const kinds = (scope.bundleKinds ?? []).filter((k) => live.objects.some((x) => x.kind === k));
+    let gatewayApi: Map<string, string> | undefined;
+    if (kinds.length) {
+      const { fetchBundleVersions } = await import('../kube/crds.js');
+      const bundles = await fetchBundleVersions(client, kinds);
+      for (const n of bundles.notes) deps.err.write(`${n}\n`);
+      gatewayApi = bundles.versions;
+    }
     return {
       objects: live.objects as unknown as PolicyObject[],
       live: true,
       namespace,
       clusterNetworks,
       globalNamespace,
+      ...(gatewayApi ? { gatewayApi } : {}),
     };
   } finally {
     client.close();

@@ -4,10 +4,13 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode, UsageError } from '../errors.js';
-import { parsePositiveInt } from '../options/duration.js';
+import { parseDuration, parsePositiveInt } from '../options/duration.js';
 import { withExamples, type CommandInput } from './flags.js';
 
-/** `egressctl sandbox`: runs until Ctrl-C; `--demo` walks through the Linkerd egress guide and exits. */
+/**
+ * `egressctl sandbox`: runs until SIGINT or SIGTERM (main aborts deps.signal), then closes every socket,
+ * saves `--state` and exits 0 (3 when that last save failed); `--demo` walks through the guide and exits.
+ */
 export function command(): Command {
   const cmd = new Command('sandbox')
     .description('Run a simulated Kubernetes + Linkerd cluster on loopback, with the egress guide preloaded')
@@ -15,7 +18,11 @@ export function command(): Command {
     .addOption(
       new Option('--scenario <name>', 'what to preload').choices(['guide', 'empty']).default('guide'),
     )
-    .option('--state <file>', 'load objects from FILE on start and save them there on exit')
+    .option(
+      '--state <file>',
+      'load objects from FILE on start; save them there (atomically) when they change and on exit',
+    )
+    .option('--save-interval <duration>', 'with --state: how often changed objects are saved', '5s')
     .option('--pods <n>', 'number of simulated client pods', '1')
     .option('--rate <n>', 'simulated requests per second per destination', '5')
     .option('--tls', 'serve the API over HTTPS with a generated CA')
@@ -29,7 +36,11 @@ export function command(): Command {
   egressctl sandbox                       # prints: export KUBECONFIG=…
   egressctl sandbox --port 6443 --state sandbox.json
   egressctl sandbox --kubeconfig /tmp/sandbox.kubeconfig   # where to write the kubeconfig
-  egressctl sandbox --demo                # the Linkerd egress guide, end to end (npm run demo)`,
+  egressctl sandbox --demo                # the Linkerd egress guide, end to end (npm run demo)
+
+Ctrl-C (SIGINT) or SIGTERM stops the sandbox: it closes every connection, saves --state and exits 0;
+exit 3 when that last save failed (the previous state is left whole). A --state that cannot be read,
+or whose folder cannot be written, is refused at start with exit 2.`,
   );
 }
 
@@ -37,6 +48,7 @@ interface Flags {
   port: string;
   scenario: 'guide' | 'empty';
   state?: string;
+  saveInterval: string;
   pods: string;
   rate: string;
   tls?: boolean;
@@ -48,6 +60,7 @@ export interface Options {
   scenario: Flags['scenario'];
   /** `--state`, as given (resolved against the working directory in `run`). */
   state: string | undefined;
+  saveEveryMs: number;
   pods: number;
   rate: number;
   tls: boolean;
@@ -60,10 +73,14 @@ export function validate(input: CommandInput): Options {
   const f = input.opts as unknown as Flags;
   if (!/^\d+$/.test(f.port) || Number(f.port) > 65535)
     throw new UsageError(`invalid --port "${f.port}": want 0 (any free port) to 65535`);
+  const saveEveryMs = parseDuration(f.saveInterval, '--save-interval');
+  if (saveEveryMs < 10 || saveEveryMs > 3_600_000)
+    throw new UsageError(`invalid --save-interval ${f.saveInterval}: want 10ms to 1h`);
   return {
     port: Number(f.port),
     scenario: f.scenario,
     state: f.state,
+    saveEveryMs,
     pods: parsePositiveInt(f.pods, '--pods', 5000),
     rate: parsePositiveInt(f.rate, '--rate', 1000),
     tls: f.tls === true,
@@ -90,6 +107,9 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       pods,
       rate,
       statePath,
+      saveEveryMs: o.saveEveryMs,
+      onSaveError: (e) =>
+        deps.err.write(`warning: ${e.message} (trying again every ${o.saveEveryMs / 1000}s)\n`),
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -100,7 +120,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
   try {
     sb.server.writeKubeconfig(kubeconfigPath, { namespace: 'egress-test', token: 'sandbox-token' });
   } catch (e) {
-    await sb.stop();
+    await sb.stop().catch(() => undefined);
     throw new UsageError(
       `cannot write the kubeconfig to ${kubeconfigPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
     );
@@ -130,8 +150,11 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     deps.err.write('stopping the sandbox\n');
     return ExitCode.Ok;
   } finally {
-    if (statePath) sb.save(statePath);
-    await sb.stop();
-    if (o.kubeconfig === undefined) fs.rmSync(kubeconfigPath, { force: true });
+    try {
+      // Closes every socket, then saves --state; a failed save throws its one line (exit 3) after.
+      await sb.stop();
+    } finally {
+      if (o.kubeconfig === undefined) fs.rmSync(kubeconfigPath, { force: true });
+    }
   }
 }

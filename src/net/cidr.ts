@@ -93,8 +93,24 @@ export function formatIp(ip: Ip): string {
 /**
  * Parses `a.b.c.d/n` or `x::/n`. Throws an InvalidInput whose message says what is wrong, e.g.
  * `"10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?)`. A bare address is a /32 or /128.
+ *
+ * Manifests we write refuse host bits; `parseNetworkCidr` reads them as the policy controller does.
  */
 export function parseCidr(text: string): Cidr {
+  return readCidr(text, false);
+}
+
+/**
+ * `parseCidr`, but a block with host bits set is read as its network (`192.168.0.1/16` is
+ * 192.168.0.0/16), as the policy controller reads an EgressNetwork's networks: they are `ipnet::IpNet`,
+ * whose parser keeps the address and whose `contains` and `hosts` use the network
+ * (linkerd2 policy-controller/k8s/api/src/policy/network.rs; its own tests write `192.168.0.1/16`).
+ */
+export function parseNetworkCidr(text: string): Cidr {
+  return readCidr(text, true);
+}
+
+function readCidr(text: string, ignoreHostBits: boolean): Cidr {
   const s = text.trim();
   const slash = s.indexOf('/');
   const addr = slash < 0 ? s : s.slice(0, slash);
@@ -107,11 +123,11 @@ export function parseCidr(text: string): Cidr {
   }
   const prefix = Number(prefixText);
   const base = ip.value & mask(ip.family, prefix);
-  if (base !== ip.value) {
-    const fixed = `${formatIp({ family: ip.family, value: base })}/${prefix}`;
-    throw new InvalidInput(`"${text}" has host bits set (did you mean ${fixed}?)`);
+  const network = `${formatIp({ family: ip.family, value: base })}/${prefix}`;
+  if (base !== ip.value && !ignoreHostBits) {
+    throw new InvalidInput(`"${text}" has host bits set (did you mean ${network}?)`);
   }
-  return { family: ip.family, base, prefix, text: `${formatIp(ip)}/${prefix}` };
+  return { family: ip.family, base, prefix, text: network };
 }
 
 function mask(family: Family, prefix: number): bigint {
@@ -145,8 +161,8 @@ export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
 }
 
 /**
- * A network as an EgressNetwork lists it: a block minus exceptions. `blockSize` is the number of addresses
- * left after the exceptions (what Linkerd compares to pick the most specific network).
+ * A network as an EgressNetwork lists it: a block minus exceptions. `networkSize` is what Linkerd
+ * compares to pick the most specific network.
  */
 export interface NetworkBlock {
   cidr: Cidr;
@@ -158,17 +174,36 @@ export function networkContains(n: NetworkBlock, ip: Ip): boolean {
   return cidrContains(n.cidr, ip) && !n.except.some((e) => cidrContains(e, ip));
 }
 
-/** Addresses in the block after its exceptions (overlapping exceptions are counted once). */
+const USIZE = 64;
+
+/**
+ * The size the policy controller gives a block: `ipnet`'s `hosts().count()` as a 64-bit `usize`
+ * (linkerd2 policy-controller/k8s/api/src/policy/network.rs `Cidr::block_size`; ipnet src/ipnet.rs
+ * `Ipv4Net::hosts`, src/ipext.rs `Ipv6AddrRange::count`).
+ * - IPv4 below /31 leaves out the network and broadcast addresses: a /24 is 254, a /25 126, a /31 2,
+ *   a /32 (or a bare address) 1.
+ * - IPv6 counts every address, but the count is a `usize`: ipnet "emulates standard overflow
+ *   behaviour", and the controller is a release build (`[profile.release]` sets no `overflow-checks`,
+ *   policy-controller/Dockerfile builds `BUILD_TYPE=release`), so it wraps modulo 2^64. Every IPv6
+ *   block of /64 or shorter therefore counts 0 (`::/0` too), a /65 2^63, a /120 256, a /128 1. We
+ *   follow that: it is what decides a tie between IPv6 networks in a cluster (64-bit nodes; a 32-bit
+ *   arm build would wrap at 2^32). docs/semantics.md says what it means for IPv6 EgressNetworks.
+ */
+export function hostCount(c: Cidr): bigint {
+  const size = cidrSize(c);
+  if (c.family === 4) return c.prefix < 31 ? size - 2n : size;
+  return BigInt.asUintN(USIZE, size);
+}
+
+/**
+ * A network's size as the policy controller compares it: the block's `hostCount` minus the sum of
+ * its exceptions' (`Network::block_size`: "We assume that exceptions do not overlap"). Exceptions are
+ * not clipped to the block nor merged when they nest, and the `usize` arithmetic wraps as in the
+ * release build: exceptions larger than the block leave a huge size, which loses every comparison.
+ */
 export function networkSize(n: NetworkBlock): bigint {
-  // Only the outermost exceptions count: one inside another removes nothing more. Equal ones count once.
-  const inside = n.except.filter((e) => cidrOverlaps(e, n.cidr));
-  const outer = inside.filter(
-    (e, i) => !inside.some((o, j) => j !== i && cidrCovers(o, e) && (o.prefix < e.prefix || j < i)),
-  );
-  let removed = 0n;
-  for (const e of outer) removed += cidrCovers(n.cidr, e) ? cidrSize(e) : cidrSize(n.cidr);
-  const left = cidrSize(n.cidr) - removed;
-  return left < 0n ? 0n : left;
+  const except = n.except.reduce((sum, e) => BigInt.asUintN(USIZE, sum + hostCount(e)), 0n);
+  return BigInt.asUintN(USIZE, hostCount(n.cidr) - except);
 }
 
 /**

@@ -10,6 +10,8 @@ import {
 import { ROUTE_ENTRIES, ROUTE_KIND_NAMES, precedenceText, routeKindForProtocol, routeOf } from '../kinds.js';
 import { parseRequest } from '../net/request.js';
 import { precedenceOrder, routeConflicts } from './conflicts.js';
+import { compareNetworks, type MatchedNetwork } from './networks.js';
+import { compileProxyRegex, fullMatch } from './regex.js';
 import { acceptedInStatus, defaultBlocks, networkBlocks, routeStatuses } from './status.js';
 import {
   DEFAULT_OPAQUE_PORTS,
@@ -35,6 +37,8 @@ const STATUS_INDEX = 'linkerd2 policy-controller/k8s/status/src/index.rs';
 const OUTBOUND_GRPC = 'linkerd2 policy-controller/grpc/src/outbound.rs';
 const TLS_ROUTE = 'linkerd2-proxy linkerd/tls/route';
 const HTTP_MATCH = 'linkerd2-proxy linkerd/http/route/src/http/match.rs';
+const HTTP_ROUTE_CONVERSION = 'linkerd2 policy-controller/k8s/index/src/routes/http.rs';
+const GRPC_ROUTE_CONVERSION = 'linkerd2 policy-controller/k8s/index/src/routes/grpc.rs';
 
 /** The kind that makes a port speak TLS, as the steps name it. */
 const TLS_KIND = routeKindForProtocol('tls').kind;
@@ -47,7 +51,8 @@ export interface EgressRequest {
   path: string;
   method: string;
   headers: Record<string, string>;
-  query: Record<string, string>;
+  /** `?a=1&a=2` as ordered, decoded pairs: a repeated name keeps every value (any one may match). */
+  query: [name: string, value: string][];
   /** The destination IP when known; otherwise an address outside the cluster networks is assumed. */
   ip?: string | undefined;
 }
@@ -143,7 +148,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
   );
 
   // 3. Among candidates containing the address: the most specific, then the oldest, then by name.
-  const matching: { n: PolicyObject; size: bigint }[] = [];
+  const matching: MatchedNetwork[] = [];
   for (const n of candidates) {
     const blocks = networkBlocks(n) ?? defaultBlocks(input.clusterNetworks);
     const explicit = networkBlocks(n) !== undefined;
@@ -156,7 +161,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
       );
     if (hit.length) matching.push({ n, size: hit.map(networkSize).reduce((a, b) => (a < b ? a : b)) });
   }
-  matching.sort((a, b) => (a.size < b.size ? -1 : a.size > b.size ? 1 : byAge(a.n, b.n)));
+  matching.sort(compareNetworks);
   const chosen = matching[0]?.n;
   if (!chosen) {
     const inCluster = ip ? input.clusterNetworks.some((c) => cidrContains(c, ip)) : false;
@@ -186,8 +191,8 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
   const policy = chosen.spec?.trafficPolicy === 'Deny' ? 'Deny' : 'Allow';
   const network = { namespace: ns(chosen), name: chosen.metadata.name, trafficPolicy: policy };
   step(
-    `Most specific network (smallest block after exceptions), then the oldest, then by name (${EGRESS_NETWORKS})`,
-    `EgressNetwork ${network.namespace}/${network.name} (trafficPolicy ${policy})${matching.length > 1 ? `, ahead of ${names(matching.slice(1).map((m) => m.n))}` : ''}`,
+    `Most specific network (smallest block after exceptions, as the policy controller counts it), then the oldest (no creationTimestamp counts as the oldest), then by name (${EGRESS_NETWORKS})`,
+    `EgressNetwork ${network.namespace}/${network.name} (trafficPolicy ${policy})${matching.length > 1 ? `, ahead of ${names(matching.slice(1).map((m) => m.n))}` : ''}${ip?.family === 6 && matching.length > 1 && matching.some((m) => m.size === 0n) ? ' (IPv6 blocks of /64 or wider count 0 addresses there: docs/semantics.md)' : ''}`,
   );
 
   // Routes attached to this network and port, visible to this client, and accepted.
@@ -222,7 +227,13 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
           s.parentRef.name === p.name && s.parentRef.namespace === p.namespace && s.parentRef.port === p.port,
       )?.accepted;
     const cond = live ?? (input.assumeAccepted ? computed : undefined);
-    if (cond?.status === 'True') accepted.push(r);
+    const unserved = cond?.status === 'True' ? notServed(r) : undefined;
+    if (unserved)
+      step(
+        `A route whose matches the policy controller cannot convert is not sent to the proxy (${r.kind === 'GRPCRoute' ? GRPC_ROUTE_CONVERSION : HTTP_ROUTE_CONVERSION})`,
+        `${r.kind} ${ns(r)}/${r.metadata.name} ignored: ${unserved}`,
+      );
+    else if (cond?.status === 'True') accepted.push(r);
     else
       step(
         `A route takes effect only once the policy controller accepted it (${STATUS_INDEX})`,
@@ -367,7 +378,7 @@ export function decide(input: PolicyInput, req: EgressRequest): Decision {
     const candidatesR = accepted.filter((r) => routeOf(r)?.protocol === kind);
     const kindName = routeKindForProtocol(kind).kind;
     const best = bestHttpMatch(candidatesR, req, kind);
-    const ruleText = `Best match across all routes: hostname first (exact > wildcard > longer > none), then path length, method, headers, query (as the proxy orders them); ties to the oldest route and the first rule (${HTTP_MATCH})`;
+    const ruleText = `Best match across all routes: hostname first (exact > wildcard > longer > none), then path length (Exact before PathPrefix at equal length), method, headers, query (as the proxy orders them); ties to the first route in order (oldest, undated last) and the first rule (${HTTP_MATCH})`;
     if (!best) {
       step(
         ruleText,
@@ -426,19 +437,39 @@ function opaquePorts(n: PolicyObject): number[] {
   });
 }
 
-/** Hostname match rank: [matched-with-hostnames, exact, length]; undefined when the route's hostnames exclude it. */
-function hostRank(route: PolicyObject, host: string): [number, number, number] | undefined {
+/**
+ * Hostname match rank: [matched-with-hostnames, exact, length]; undefined when the route's hostnames
+ * exclude the host. A route without hostnames matches every host and ranks below any that matched one
+ * (`None < Some`, linkerd2-proxy linkerd/http/route/src/lib.rs). `sni` compares as the TLS router does.
+ */
+function hostRank(route: PolicyObject, host: string, sni = false): [number, number, number] | undefined {
   const hostnames = (route.spec?.hostnames as string[] | undefined) ?? [];
   if (!hostnames.length) return [0, 0, 0];
   let best: [number, number, number] | undefined;
   for (const h of hostnames) {
-    let r: [number, number, number] | undefined;
-    if (h === host.toLowerCase()) r = [1, 1, h.length];
-    else if (h.startsWith('*.') && host.toLowerCase().endsWith(h.slice(1)) && host.length > h.length - 1)
-      r = [1, 0, h.length];
+    const r = hostMatch(h, host, sni);
     if (r && (!best || cmp(r, best) > 0)) best = r;
   }
   return best;
+}
+
+/**
+ * One hostname pattern against the request's host (linkerd2-proxy linkerd/http/route/src/http/match/host.rs;
+ * for SNI linkerd/tls/route/src/sni.rs). Exact beats a `*.` suffix whatever their lengths; within a
+ * kind the longer pattern wins. The request's trailing dot is dropped unless the pattern has one
+ * (`example.com.` then matches only `example.com.`; Gateway API hostnames cannot end in a dot). HTTP
+ * compares case-insensitively; the SNI router compares as written (the SNI arrives lower-cased, so a
+ * hostname with capitals never matches a TLS connection).
+ */
+function hostMatch(pattern: string, host: string, sni: boolean): [number, number, number] | undefined {
+  const p = sni ? pattern : pattern.toLowerCase();
+  let h = sni ? host : host.toLowerCase();
+  if (!p.endsWith('.') && h.endsWith('.')) h = h.slice(0, -1);
+  if (p.startsWith('*.')) {
+    const suffix = p.slice(1);
+    return h.endsWith(suffix) && h.length > suffix.length ? [1, 0, suffix.length] : undefined;
+  }
+  return h === p ? [1, 1, p.length] : undefined;
 }
 
 function cmp(a: number[], b: number[]): number {
@@ -453,7 +484,7 @@ function bestHostRoute(
 ): { route: PolicyObject; how: string } | undefined {
   let best: { route: PolicyObject; rank: [number, number, number] } | undefined;
   for (const r of routes) {
-    const rank = hostRank(r, host);
+    const rank = hostRank(r, host, true);
     if (rank && (!best || cmp(rank, best.rank) > 0)) best = { route: r, rank };
   }
   if (!best) return undefined;
@@ -497,7 +528,15 @@ function bestHttpMatch(
   return best;
 }
 
-/** [path chars matched, header matches, query matches, method] for a match, or undefined. */
+type ValueMatch = { type?: string; name: string; value: string };
+
+/**
+ * [path chars matched, exact path, method, header matches, query matches] for a match, or undefined,
+ * as linkerd2-proxy linkerd/http/route/src/http/match.rs (`impl Ord for RequestMatch`) orders them:
+ * path length; at equal length an Exact path beats a PathPrefix (match/tests.rs
+ * `exact_beats_prefix_of_equal_length`), a prefix and a regex of one length tie (http/tests.rs
+ * `first_tied_match_in_rule_wins`); then method, then the number of header and of query matches.
+ */
 function httpScore(
   m: Record<string, unknown>,
   req: EgressRequest,
@@ -518,33 +557,13 @@ function httpScore(
     if (!(v === '' || p === v || p.startsWith(`${v}/`))) return undefined;
     pathLen = v === '' ? 1 : v.length; // "/" counts one character, as in the proxy
   } else {
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:${value})$`);
-    } catch {
-      return undefined;
-    }
-    if (!re.test(req.path)) return undefined;
+    if (!fullMatch(compileProxyRegex(value), req.path)) return undefined;
     pathLen = req.path.length; // a regex match counts the whole path (linkerd2-proxy path.rs)
   }
-  const headers = (m.headers as { type?: string; name: string; value: string }[] | undefined) ?? [];
-  for (const h of headers) {
-    const got = Object.entries(req.headers).find(([k]) => k.toLowerCase() === h.name.toLowerCase())?.[1];
-    if (
-      got === undefined ||
-      !(h.type === 'RegularExpression' ? new RegExp(`^(?:${h.value})$`).test(got) : got === h.value)
-    )
-      return undefined;
-  }
-  const query = (m.queryParams as { type?: string; name: string; value: string }[] | undefined) ?? [];
-  for (const q of query) {
-    const got = req.query[q.name];
-    if (
-      got === undefined ||
-      !(q.type === 'RegularExpression' ? new RegExp(`^(?:${q.value})$`).test(got) : got === q.value)
-    )
-      return undefined;
-  }
+  const headers = (m.headers as ValueMatch[] | undefined) ?? [];
+  if (!headers.every((h) => headerMatches(h, req))) return undefined;
+  const query = (m.queryParams as ValueMatch[] | undefined) ?? [];
+  if (!query.every((q) => queryMatches(q, req))) return undefined;
   const method = m.method as string | undefined;
   if (method !== undefined && method !== req.method.toUpperCase()) return undefined;
   const how = [
@@ -553,9 +572,66 @@ function httpScore(
     ...query.map((q) => `query ${q.name}`),
     ...(method ? [`method ${method}`] : []),
   ].join(', ');
-  // linkerd2-proxy linkerd/http/route/src/http/match.rs (impl Ord for RequestMatch): path length, then
-  // method, then headers, then query params (docs/semantics.md notes where other write-ups differ).
-  return { score: [pathLen, method ? 1 : 0, headers.length, query.length], how: ` (${how})` };
+  return {
+    score: [pathLen, type === 'Exact' ? 1 : 0, method ? 1 : 0, headers.length, query.length],
+    how: ` (${how})`,
+  };
+}
+
+/**
+ * A header match (linkerd2-proxy linkerd/http/route/src/http/match/header.rs): the name is
+ * case-insensitive; Exact compares the value byte for byte; a RegularExpression must match the whole
+ * value (./regex.ts) and never matches a value that is not visible ASCII.
+ */
+function headerMatches(h: ValueMatch, req: EgressRequest): boolean {
+  const got = Object.entries(req.headers).find(([k]) => k.toLowerCase() === h.name.toLowerCase())?.[1];
+  if (got === undefined) return false;
+  if (h.type !== 'RegularExpression') return got === h.value;
+  return /^[\t\x20-\x7e]*$/.test(got) && fullMatch(compileProxyRegex(h.value), got);
+}
+
+/**
+ * A query-parameter match (linkerd2-proxy linkerd/http/route/src/http/match/query_param.rs): names
+ * compare exactly, values are form-decoded, and any occurrence of a repeated name may match.
+ */
+function queryMatches(q: ValueMatch, req: EgressRequest): boolean {
+  const regex = q.type === 'RegularExpression' ? compileProxyRegex(q.value) : undefined;
+  return req.query.some(
+    ([name, value]) => name === q.name && (regex ? fullMatch(regex, value) : value === q.value),
+  );
+}
+
+/**
+ * Why the policy controller would not convert the route for the proxy, or undefined when it would:
+ * a regex that is not valid Rust `regex` syntax, an Exact or PathPrefix path that is not absolute
+ * (linkerd2 policy-controller/k8s/index/src/routes/http.rs), a GRPCRoute method match of type
+ * RegularExpression ("unsupported GRPCRoute method match type", routes/grpc.rs).
+ */
+function notServed(r: PolicyObject): string | undefined {
+  if (r.kind !== 'HTTPRoute' && r.kind !== 'GRPCRoute') return undefined;
+  for (const rule of rules(r)) {
+    for (const m of (rule.matches as Record<string, unknown>[] | undefined) ?? []) {
+      const regexes: [string, string][] = [];
+      if (r.kind === 'GRPCRoute') {
+        const method = m.method as { type?: string } | undefined;
+        if (method?.type === 'RegularExpression') return 'unsupported GRPCRoute method match type';
+      } else {
+        const path = m.path as { type?: string; value?: string } | undefined;
+        if (path?.type === 'RegularExpression') regexes.push(['path', path.value ?? '']);
+        else if (path?.value !== undefined && !path.value.startsWith('/'))
+          return `HttpPathMatch paths must be absolute (begin with \`/\`); "${path.value}" is not`;
+        for (const q of (m.queryParams as ValueMatch[] | undefined) ?? [])
+          if (q.type === 'RegularExpression') regexes.push([`query parameter ${q.name}`, q.value]);
+      }
+      for (const h of (m.headers as ValueMatch[] | undefined) ?? [])
+        if (h.type === 'RegularExpression') regexes.push([`header ${h.name}`, h.value]);
+      for (const [what, pattern] of regexes) {
+        const c = compileProxyRegex(pattern);
+        if ('error' in c) return `the ${what} regex "${pattern}" is not one the proxy runs (${c.error})`;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** gRPC: method match (service and method), then headers. The request path is /service/method. */
@@ -567,11 +643,9 @@ function grpcScore(
   const mm = m.method as { service?: string; method?: string } | undefined;
   if (mm?.service !== undefined && mm.service !== service) return undefined;
   if (mm?.method !== undefined && mm.method !== method) return undefined;
-  const headers = (m.headers as { name: string; value: string }[] | undefined) ?? [];
-  for (const h of headers) {
-    const got = Object.entries(req.headers).find(([k]) => k.toLowerCase() === h.name.toLowerCase())?.[1];
-    if (got !== h.value) return undefined;
-  }
+  // Headers as in HTTPRoute, Exact or RegularExpression (linkerd2 routes/grpc.rs `header_match`).
+  const headers = (m.headers as ValueMatch[] | undefined) ?? [];
+  if (!headers.every((h) => headerMatches(h, req))) return undefined;
   const how = mm ? ` (method ${[mm.service, mm.method].filter(Boolean).join('/')})` : ' (every method)';
   return { score: [mm?.service ? 1 : 0, mm?.method ? 1 : 0, headers.length], how };
 }
@@ -618,16 +692,17 @@ function withBackend(
             : 'connection closed (error="invalid_backend")',
       };
     }
-    const port = ref.port ?? req.port;
+    // The original address and port: a backendRef port only labels the backend in metrics
+    // (linkerd2 policy-controller/grpc/src/outbound/http.rs, tls.rs, tcp.rs forward to original_dst).
     step(
       ruleName,
-      `backend is the parent EgressNetwork: forwarded to the original destination ${req.host}:${port}`,
+      `backend is the parent EgressNetwork: forwarded to the original destination ${req.host}:${req.port}`,
     );
     return {
       ...d,
       verdict: 'allow',
       backend: 'original destination',
-      effect: `forwarded to the original destination ${req.host}:${port}`,
+      effect: `forwarded to the original destination ${req.host}:${req.port}`,
     };
   }
   if (bkind === 'Service' && ((ref.group ?? '') === '' || ref.group === 'core')) {
@@ -642,7 +717,8 @@ function withBackend(
     }
     if (!svc) {
       step(ruleName, `Service ${svcNs}/${ref.name} not found: ResolvedRefs=False (BackendNotFound)`);
-      return { ...d, verdict: 'deny', backend: target, effect: 'HTTP 500 "Service not found"' };
+      // The failure the controller sends instead of the backend (linkerd2 policy-controller/grpc/src/outbound/http.rs).
+      return { ...d, verdict: 'deny', backend: target, effect: `HTTP 500 "Service not found ${ref.name}"` };
     }
     step(ruleName, `redirected into the cluster to Service ${target}`);
     return {
@@ -658,8 +734,9 @@ function withBackend(
 
 /**
  * A request URL (the grammar of `net/request.ts`, in `request` mode) with the method, headers and IP the
- * caller gives, as the engine decides it. The path defaults to `/` and is percent-decoded; a repeated
- * query parameter keeps its last value.
+ * caller gives, as the engine decides it. The path defaults to `/` and keeps its percent escapes: the
+ * proxy matches `uri.path()` as sent (linkerd2-proxy linkerd/http/route/src/http/match/path.rs), and
+ * Gateway API path values are written escaped. Query parameters are decoded pairs, repeats kept.
  */
 export function parseRequestUrl(
   url: string,
@@ -672,10 +749,10 @@ export function parseRequestUrl(
     // `tcp://:PORT` names no host: the address, when given, is the destination.
     host: r.host || (o.ip ?? ''),
     port: r.port,
-    path: decodeURIComponent(r.path || '/'),
+    path: r.path || '/',
     method: (o.method ?? 'GET').toUpperCase(),
     headers: o.headers ?? {},
-    query: Object.fromEntries(r.query),
+    query: r.query,
     ip: o.ip ?? ipFromHost,
   };
 }

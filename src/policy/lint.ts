@@ -1,5 +1,13 @@
 import { unexceptedOverlaps, type Cidr } from '../net/cidr.js';
-import { apiVersionOfKind, kindInGroup, routeOf, singleRuleDenial } from '../kinds.js';
+import {
+  apiVersionOfKind,
+  bundleServes,
+  compareBundleVersions,
+  GATEWAY_GROUP,
+  kindInGroup,
+  routeOf,
+  singleRuleDenial,
+} from '../kinds.js';
 import { routeConflicts } from './conflicts.js';
 import { acceptedInStatus, networkBlocks, routeStatuses } from './status.js';
 import {
@@ -28,12 +36,53 @@ export interface Finding {
 }
 
 /**
+ * The route kinds whose lint rules depend on the Gateway API bundle installed (`gatewayApi` below): the
+ * kinds whose CRD annotation live lint reads.
+ */
+export const BUNDLE_RULE_KINDS: readonly string[] = ['TLSRoute', 'TCPRoute'];
+
+/** Since Gateway API v1.5.0 the CRDs require what Linkerd's Gateway API 1.5.1 types require. */
+const BUNDLE_REQUIRING = 'v1.5.0';
+
+/**
+ * The TLSRoute version Linkerd's policy controller watches on a bundle: it probes v1, then v1alpha2, and
+ * watches the first served (linkerd2 #15584, `TlsRouteApiVersion` in
+ * `policy-controller/k8s/api/src/lib.rs`).
+ */
+const linkerdTlsRouteVersion = (bundle: string): string | undefined =>
+  ['v1', 'v1alpha2'].find((v) => bundleServes('TLSRoute', bundle)?.includes(v));
+
+/**
+ * One line for stderr when there are routes whose rules need the bundle version and it is unknown
+ * (files without `--gateway-api-version`, or a CRD lint could not read): those rules were not applied.
+ */
+export function bundleVersionNote(
+  objects: PolicyObject[],
+  gatewayApi: ReadonlyMap<string, string> | undefined,
+): string | undefined {
+  const kinds = BUNDLE_RULE_KINDS.filter(
+    (k) => !gatewayApi?.has(k) && objects.some((x) => x.kind === k && isRoute(x)),
+  );
+  if (!kinds.length) return undefined;
+  return `note: the Gateway API bundle version of ${kinds.join(', ')} is unknown: the rules that depend on it (tlsroute-hostnames-required, rule-backendrefs-required) were not applied; pass --gateway-api-version vX.Y.Z to apply them`;
+}
+
+/**
  * Mistakes Linkerd silently ignores or rejects. Each finding names the object, where it is, and what
  * Linkerd will do with it. Pure.
+ *
+ * `gatewayApi` maps a route kind to the Gateway API bundle version installed for it (`v1.5.1`, from the
+ * CRD's `gateway.networking.k8s.io/bundle-version` annotation or `--gateway-api-version`). The rules that
+ * depend on the bundle are applied only to kinds whose version is known.
  */
 export function lint(
   objects: PolicyObject[],
-  o: { clusterNetworks: Cidr[]; globalNamespace: string; live: boolean },
+  o: {
+    clusterNetworks: Cidr[];
+    globalNamespace: string;
+    live: boolean;
+    gatewayApi?: ReadonlyMap<string, string> | undefined;
+  },
 ): Finding[] {
   const out: Finding[] = [];
   const add = (severity: Severity, rule: string, obj: PolicyObject, message: string) =>
@@ -165,13 +214,53 @@ export function lint(
       }
     }
     const served = kindInGroup(r.apiVersion, r.kind);
+    const bundle = served?.group === GATEWAY_GROUP ? o.gatewayApi?.get(r.kind) : undefined;
     if (r.kind === 'TLSRoute' && served && r.apiVersion === apiVersionOfKind(served, 'v1')) {
+      // Linkerd watches TLSRoute v1 where the bundle serves it (linkerd2 #15584): only older bundles refuse it.
+      if (!bundle)
+        add(
+          'error',
+          'gateway-api-too-new',
+          r,
+          `TLSRoute ${r.apiVersion} is only served by Gateway API >= 1.5; Linkerd reads TLSRoute ${served.version}`,
+        );
+      else if (!bundleServes('TLSRoute', bundle)?.includes('v1'))
+        add(
+          'error',
+          'gateway-api-too-new',
+          r,
+          `TLSRoute ${r.apiVersion} is not served by the installed Gateway API ${bundle} (only from v1.5.0): write ${apiVersionOfKind(served)}`,
+        );
+    }
+    if (
+      bundle &&
+      r.kind === 'TLSRoute' &&
+      r.spec?.hostnames == null &&
+      linkerdTlsRouteVersion(bundle) === 'v1'
+    ) {
       add(
         'error',
-        'gateway-api-too-new',
+        'tlsroute-hostnames-required',
         r,
-        `TLSRoute ${r.apiVersion} is only served by Gateway API >= 1.5; Linkerd reads TLSRoute ${served.version}`,
+        `no spec.hostnames: on Gateway API ${bundle} Linkerd watches TLSRoute v1, whose types require hostnames, so the policy controller cannot read this route and skips it (linkerd2 policy-controller/k8s/api/src/lib.rs, deserialize_v1alpha2_spec; gateway-api-rs gateway-api/src/apis/experimental/tlsroutes.rs); fix: list the SNI names in spec.hostnames`,
       );
+    }
+    if (bundle && BUNDLE_RULE_KINDS.includes(r.kind)) {
+      rules(r).forEach((rule, i) => {
+        if (rule.backendRefs != null) return;
+        const admitted = compareBundleVersions(bundle, BUNDLE_REQUIRING) < 0;
+        const types = `Linkerd's policy controller reads ${r.kind} with Gateway API 1.5.1 types that require backendRefs (linkerd2 #15567: policy-controller/k8s/api/src/lib.rs uses gateway-api-rs gateway-api/src/apis/experimental/${r.kind.toLowerCase()}s.rs)`;
+        add(
+          'error',
+          'rule-backendrefs-required',
+          r,
+          `rule ${i + 1} has no backendRefs: ${
+            admitted
+              ? `Gateway API ${bundle}'s CRD admits it, but ${types} and skips the route`
+              : `Gateway API ${bundle}'s CRD requires them, so the API server rejects the route; one stored before the CRD upgrade is skipped: ${types}`
+          }; fix: add backendRefs, e.g. the parent EgressNetwork to go on to the original destination`,
+        );
+      });
     }
   }
 

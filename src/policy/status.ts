@@ -1,4 +1,10 @@
-import { parseCidr, unexceptedOverlaps, type Cidr, type NetworkBlock } from '../net/cidr.js';
+import {
+  parseCidr,
+  parseNetworkCidr,
+  unexceptedOverlaps,
+  type Cidr,
+  type NetworkBlock,
+} from '../net/cidr.js';
 import { routeConflicts } from './conflicts.js';
 import {
   CONTROLLER,
@@ -21,7 +27,11 @@ export function networkBlocks(n: PolicyObject): NetworkBlock[] | undefined {
   const out: NetworkBlock[] = [];
   for (const x of nets) {
     try {
-      out.push({ cidr: parseCidr(x.cidr), except: (x.except ?? []).map((e) => parseCidr(e)) });
+      // Host bits are ignored, as ipnet ignores them.
+      out.push({
+        cidr: parseNetworkCidr(x.cidr),
+        except: (x.except ?? []).map((e) => parseNetworkCidr(e)),
+      });
     } catch {
       // Admission rejects malformed CIDRs; an object that has one anyway captures nothing through it.
     }
@@ -145,7 +155,9 @@ function resolvedRefs(
             type: 'ResolvedRefs',
             status: 'False',
             reason: 'InvalidKind',
-            message: 'Route with EgressNetwork backend needs to have the same EgressNetwork as a parent',
+            // The status controller's words (linkerd2 policy-controller/k8s/status/src/index.rs), even
+            // when the parent is another EgressNetwork.
+            message: 'EgressNetwork backend needs to be on a route that has an EgressNetwork parent',
           };
         }
         continue;

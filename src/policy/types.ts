@@ -72,10 +72,30 @@ export function rules(route: PolicyObject): Record<string, unknown>[] {
   return (route.spec?.rules as Record<string, unknown>[] | undefined) ?? [];
 }
 
-/** Oldest first, then by namespace/name: Linkerd's `timestamp_then_name` order. */
+/** Byte order, as Rust compares `str` (`localeCompare` would follow a locale instead). */
+export const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A creation time as milliseconds, or undefined when the object has none (or an unreadable one). */
+export function createdAt(o: PolicyObject): number | undefined {
+  const t = o.metadata.creationTimestamp;
+  if (t === undefined || t === '') return undefined;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * The order routes reach the proxy in: linkerd2's `timestamp_then_name`
+ * (policy-controller/k8s/index/src/outbound/index.rs): oldest first, and "routes with timestamps are
+ * preferred over routes without", so a route with no creationTimestamp (a file) comes after every
+ * route that has one; then by name alone, in byte order. Equal names in two namespaces are left in an
+ * order upstream does not define; we take the namespace, so the answer is stable.
+ *
+ * EgressNetworks are ordered differently (no timestamp counts as the oldest): `compareNetworks` in
+ * ./networks.ts.
+ */
 export function byAge(a: PolicyObject, b: PolicyObject): number {
-  const ta = a.metadata.creationTimestamp ?? '';
-  const tb = b.metadata.creationTimestamp ?? '';
-  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
-  return `${ns(a)}/${a.metadata.name}`.localeCompare(`${ns(b)}/${b.metadata.name}`);
+  const ta = createdAt(a);
+  const tb = createdAt(b);
+  if (ta !== tb) return ta === undefined ? 1 : tb === undefined ? -1 : ta - tb;
+  return byteOrder(a.metadata.name, b.metadata.name) || byteOrder(ns(a), ns(b));
 }

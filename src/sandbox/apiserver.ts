@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import type http from 'node:http';
+import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { admitWrite } from './admission-chain.js';
 import { denyListAuthorizer, tokenOrCertAuth } from './auth.js';
-import { serveDiscovery, type Served } from './discovery.js';
-import { noFaults, type Faults } from './faults.js';
+import { serveCrd, serveDiscovery, type Served } from './discovery.js';
+import { noFaults, takeAnswer, type CannedAnswer, type Faults } from './faults.js';
 import { createKubeletBridge } from './kubelet.js';
 import { renderKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { createProxyAdmin, type MetricsProvider } from './proxy-admin.js';
@@ -17,7 +17,7 @@ import type { Issued } from './x509.js';
 
 export { matchesSelector } from './selectors.js';
 export type { MetricsProvider } from './proxy-admin.js';
-export type { Faults, PodFault } from './faults.js';
+export type { CannedAnswer, Faults, PodFault } from './faults.js';
 export type { KubeconfigOptions } from './kubeconfig.js';
 export { statusBody } from './responses.js';
 
@@ -31,6 +31,11 @@ export interface ApiServerOptions {
   metrics?: MetricsProvider;
   /** The user RBAC messages name. */
   user?: string;
+  /**
+   * The `gateway.networking.k8s.io/bundle-version` the Gateway API CRDs carry when read
+   * (GET customresourcedefinitions/NAME); unset: as in `crds/` (v1.1.1).
+   */
+  gatewayApiBundleVersion?: string;
 }
 
 export interface RequestLogEntry {
@@ -59,6 +64,11 @@ export interface ApiServer {
   ca: Issued | undefined;
   /** Stops listening and destroys every connection, WebSocket and in-process proxy connection. */
   close(): Promise<void>;
+  /**
+   * Drops every connection and listens again on the same port with the same store and faults, as an
+   * API server restarting behind a fixed address: clients must reconnect. Plain HTTP only.
+   */
+  restart(): Promise<void>;
 }
 
 /**
@@ -66,7 +76,7 @@ export interface ApiServer {
  * discovery (`discovery.ts`), the REST verbs on the store (`rest.ts`) behind the admission chain
  * (`admission-chain.ts`), authentication and RBAC (`auth.ts`), `pods/portforward` bridged to the
  * simulated proxy admin servers (`kubelet.ts`, `proxy-admin.ts`) and the HTTP(S) listener (`serving.ts`).
- * This entry logs every request, applies `faults.hangAll`, reads bodies and turns errors into Status.
+ * This entry logs every request, applies `faults.hangAll` and `faults.answer`, reads bodies and turns errors into Status.
  */
 export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServer> {
   const store = new Store();
@@ -96,9 +106,38 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     return url;
   };
 
+  const canned = (a: CannedAnswer): { head: string; body: string } => {
+    const reason =
+      a.status === 429 ? 'TooManyRequests' : a.status === 503 ? 'ServiceUnavailable' : 'InternalError';
+    const body = JSON.stringify(
+      statusBody(
+        a.status,
+        reason,
+        a.status === 429
+          ? 'Too many requests, please try again later.'
+          : `the server is ${a.status === 503 ? 'currently unable to handle the request' : 'failing'}`,
+      ),
+    );
+    const head =
+      `HTTP/1.1 ${a.status} ${http.STATUS_CODES[a.status]}\r\nContent-Type: application/json\r\n` +
+      (a.retryAfterSeconds !== undefined ? `Retry-After: ${a.retryAfterSeconds}\r\n` : '') +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+    return { head, body };
+  };
+
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = log(req);
     if (faults.hangAll) return;
+    const a = takeAnswer(faults, req.method ?? '', url.pathname);
+    if (a) {
+      const { body } = canned(a);
+      res.writeHead(a.status, {
+        'Content-Type': 'application/json',
+        ...(a.retryAfterSeconds !== undefined ? { 'Retry-After': String(a.retryAfterSeconds) } : {}),
+      });
+      res.end(body);
+      return;
+    }
     if (!authenticate(req)) return json(res, 401, statusBody(401, 'Unauthorized', 'Unauthorized'));
     const chunks: Buffer[] = [];
     req.on('data', (d: Buffer) => chunks.push(d));
@@ -106,6 +145,8 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
       try {
         const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
         if (req.method === 'GET' && serveDiscovery(res, parts, served)) return;
+        const crds = { served, authorize, bundleVersion: o.gatewayApiBundleVersion };
+        if (req.method === 'GET' && serveCrd(res, parts, crds)) return;
         rest(req, res, url, Buffer.concat(chunks).toString('utf8'));
       } catch (e) {
         if (e instanceof StoreError) json(res, e.code, statusOf(e));
@@ -122,10 +163,17 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = log(req);
     if (faults.hangAll) return;
+    const a = takeAnswer(faults, req.method ?? '', url.pathname);
+    if (a) {
+      const c = canned(a);
+      socket.end(`${c.head}Connection: close\r\n\r\n${c.body}`);
+      return;
+    }
     kubelet.onUpgrade(req, url, socket, head);
   };
 
-  const listener = await listen({ tls: o.tls ?? true, port: o.port ?? 0 }, onRequest, onUpgrade);
+  let listener = await listen({ tls: o.tls ?? true, port: o.port ?? 0 }, onRequest, onUpgrade);
+  const port = Number(new URL(listener.url).port);
   const kubeconfig = (k?: KubeconfigOptions): string =>
     renderKubeconfig(
       { url: listener.url, caPem: listener.ca?.certPem, token: o.token ?? 'sandbox-token' },
@@ -153,5 +201,16 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
         admin.close();
         await listener.close();
       })()),
+    restart: async () => {
+      // A TLS listener would come back with a new CA, which no client's kubeconfig trusts.
+      if (o.tls ?? true) throw new Error('restart() is for plain HTTP API servers');
+      kubelet.dropAll();
+      admin.dropAll();
+      // close() frees the port at once (connections are destroyed, not drained), so the new listener
+      // binds it while the old one finishes: refused connections last no longer than a real restart's.
+      const closing = listener.close();
+      listener = await listen({ tls: false, port }, onRequest, onUpgrade);
+      await closing;
+    },
   };
 }

@@ -1,6 +1,13 @@
+import fs from 'node:fs';
 import type http from 'node:http';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { BUNDLE_VERSION_ANNOTATION } from '../kinds.js';
+import type { Authorize } from './auth.js';
 import { json, notFoundText } from './responses.js';
 import { resourceList, type ServedResource } from './resources.js';
+import { crdDirectory } from './schema.js';
+import { StoreError } from './store.js';
 
 /** The kinds served right now (CRDs switched off by `faults.notServed` are absent). */
 export type Served = () => ServedResource[];
@@ -57,4 +64,68 @@ function apiGroup(served: ServedResource[], g: string) {
     version: v,
   }));
   return versions.length ? { name: g, versions, preferredVersion: versions[0] } : undefined;
+}
+
+/** The CRD kind itself, as RBAC and 403 messages name it. */
+export const CRD_RESOURCE: ServedResource = {
+  group: 'apiextensions.k8s.io',
+  version: 'v1',
+  kind: 'CustomResourceDefinition',
+  plural: 'customresourcedefinitions',
+  singular: 'customresourcedefinition',
+  namespaced: false,
+};
+
+let crdFiles: Map<string, Record<string, unknown>> | undefined;
+
+/** The CRD documents of `crds/`, by `metadata.name` (`tlsroutes.gateway.networking.k8s.io`), read once. */
+function bundledCrds(): Map<string, Record<string, unknown>> {
+  if (crdFiles) return crdFiles;
+  crdFiles = new Map();
+  const dir = crdDirectory();
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+    for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, file), 'utf8'))) {
+      const crd = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
+      if (crd?.kind === 'CustomResourceDefinition' && crd.metadata?.name)
+        crdFiles.set(crd.metadata.name, crd);
+    }
+  }
+  return crdFiles;
+}
+
+/**
+ * Answers GET `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/NAME` with the CRD from `crds/` as
+ * the file has it, while its kind is served (a CRD switched off by `faults.notServed` is not installed:
+ * 404). `bundleVersion` replaces the `gateway.networking.k8s.io/bundle-version` annotation of the Gateway
+ * API CRDs, to play another bundle. False when `parts` is not such a path.
+ */
+export function serveCrd(
+  res: http.ServerResponse,
+  parts: string[],
+  o: { served: Served; authorize: Authorize; bundleVersion?: string | undefined },
+): boolean {
+  const [apis, group, version, plural, name, ...rest] = parts;
+  if (apis !== 'apis' || group !== CRD_RESOURCE.group || version !== 'v1' || plural !== CRD_RESOURCE.plural)
+    return false;
+  if (name === undefined || rest.length) {
+    notFoundText(res);
+    return true;
+  }
+  const no = o.authorize(CRD_RESOURCE, 'get', CRD_RESOURCE.plural, undefined, name);
+  if (no) throw no;
+  const crd = bundledCrds().get(name);
+  const installed = o.served().some((r) => r.crd && `${r.plural}.${r.group}` === name);
+  if (!crd || !installed)
+    throw new StoreError(
+      404,
+      'NotFound',
+      `customresourcedefinitions.apiextensions.k8s.io "${name}" not found`,
+      { name, group: CRD_RESOURCE.group, kind: CRD_RESOURCE.plural },
+    );
+  const meta = crd.metadata as { annotations?: Record<string, string> };
+  const annotations = { ...meta.annotations };
+  if (o.bundleVersion && BUNDLE_VERSION_ANNOTATION in annotations)
+    annotations[BUNDLE_VERSION_ANNOTATION] = o.bundleVersion;
+  json(res, 200, { ...crd, metadata: { ...meta, annotations } });
+  return true;
 }

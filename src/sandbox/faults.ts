@@ -29,6 +29,32 @@ export interface Faults {
   hangAll: boolean;
   /** Answer REST requests but never complete a WebSocket upgrade (port-forward handshake timeouts). */
   hangUpgrades: boolean;
+  /**
+   * Canned error answers, consumed in order by the first requests or upgrades whose `METHOD path`
+   * matches: 429/500/503 with a Status body and `Retry-After`, as an overloaded API server sends them
+   * (apiserver's max-in-flight filter answers 429 with Retry-After: 1).
+   */
+  answer: CannedAnswer[];
+}
+
+export interface CannedAnswer {
+  status: 429 | 500 | 503;
+  /** `Retry-After` in seconds; absent: no header. */
+  retryAfterSeconds?: number;
+  /** Tested against `METHOD /path` (e.g. `GET /api/v1/namespaces/ns/pods/p/portforward`). */
+  match: RegExp;
+  /** How many matching requests get this answer before it is used up. */
+  times: number;
+}
+
+/** Takes the first canned answer for `METHOD path`, counting it down; undefined: serve normally. */
+export function takeAnswer(f: Faults, method: string, path: string): CannedAnswer | undefined {
+  const line = `${method} ${path}`;
+  const i = f.answer.findIndex((a) => a.times > 0 && a.match.test(line));
+  const a = f.answer[i];
+  if (!a) return undefined;
+  if (--a.times === 0) f.answer.splice(i, 1);
+  return a;
 }
 
 /** Every switch off: a well-behaved cluster. */
@@ -38,4 +64,5 @@ export const noFaults = (): Faults => ({
   notServed: new Set(),
   hangAll: false,
   hangUpgrades: false,
+  answer: [],
 });

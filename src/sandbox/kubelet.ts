@@ -19,6 +19,8 @@ export interface KubeletBridge {
   onUpgrade: UpgradeHandler;
   /** Terminates every port-forward WebSocket. */
   close(): void;
+  /** Terminates every port-forward WebSocket and keeps accepting new ones (an API server restart). */
+  dropAll(): void;
 }
 
 /**
@@ -127,9 +129,19 @@ export function createKubeletBridge(o: {
         return undefined;
       }
       const conn = o.admin.connect(ns, pod.metadata.name);
+      let ended = false;
       conn.on('data', (d: Buffer) => send(2 * i, d));
       conn.on('end', () => {
+        ended = true;
         conn.destroy();
+        done();
+      });
+      // Closed without an end: the proxy reset the connection. The kubelet reports the read error on
+      // the error channel, then closes the stream.
+      conn.on('close', () => {
+        if (ended) return;
+        ended = true;
+        send(2 * i + 1, Buffer.from(connectionReset(pod, port)));
         done();
       });
       conn.on('error', () => undefined);
@@ -153,6 +165,9 @@ export function createKubeletBridge(o: {
       for (const c of wss.clients) c.terminate();
       wss.close();
     },
+    dropAll() {
+      for (const c of wss.clients) c.terminate();
+    },
   };
 }
 
@@ -160,6 +175,11 @@ export function createKubeletBridge(o: {
 function connectionRefused(pod: StoredObject, port: number): string {
   const netns = `cni-${pod.metadata.uid.slice(0, 8)}-${pod.metadata.uid.slice(9, 13)}`;
   return `error forwarding port ${port} to pod ${sandboxId(pod)}, uid : failed to execute portforward in network namespace "/var/run/netns/${netns}": failed to connect to localhost:${port} inside namespace "${sandboxId(pod)}", IPv4: dial tcp4 127.0.0.1:${port}: connect: connection refused IPv6 dial tcp6 [::1]:${port}: connect: connection refused `;
+}
+
+/** The kubelet's error-channel text when the connection inside the pod was reset mid-stream. */
+function connectionReset(pod: StoredObject, port: number): string {
+  return `error forwarding port ${port} to pod ${sandboxId(pod)}, uid : read tcp4 127.0.0.1:51234->127.0.0.1:${port}: read: connection reset by peer`;
 }
 
 /** A stable fake CRI sandbox id, as the kubelet's error text names it. */

@@ -9,6 +9,10 @@ export type MetricsProvider = (namespace: string, pod: string) => string | undef
 export type AdminFault =
   /** Headers with the full Content-Length, then half the body, then the connection closes. */
   | 'close-mid-body'
+  /** Half the body, then the connection is torn down without a FIN (a reset, as a crashing proxy). */
+  | 'reset-mid-body'
+  /** Headers, then no byte of the body ever (a stalled response). */
+  | 'stall'
   /** 500 with a text body, as a proxy whose metrics registry failed. */
   | 'http-500'
   /** Content-Encoding: gzip even when the client did not ask for it. */
@@ -22,6 +26,8 @@ export interface ProxyAdmin {
   connect(namespace: string, pod: string): Duplex;
   /** Destroys every open connection. */
   close(): void;
+  /** Destroys every open connection and keeps serving new ones. */
+  dropAll(): void;
 }
 
 /**
@@ -34,6 +40,8 @@ export function createProxyAdmin(o: {
   fault: (namespace: string, pod: string) => string | undefined;
 }): ProxyAdmin {
   const targets = new WeakMap<object, { ns: string; pod: string }>();
+  // A duplexPair end destroyed does not close its peer; a reset must reach the kubelet's side too.
+  const peers = new WeakMap<object, Duplex>();
   const open = new Set<Duplex>();
   const server = http.createServer((req, res) => {
     const who = targets.get(req.socket);
@@ -59,9 +67,17 @@ export function createProxyAdmin(o: {
       ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
     };
     res.writeHead(200, headers);
-    if (fault === 'close-mid-body') {
+    if (fault === 'stall') {
+      res.flushHeaders();
+      return;
+    }
+    if (fault === 'close-mid-body' || fault === 'reset-mid-body') {
       // Flush half the promised bytes, then cut the connection: the client sees a short body.
-      res.write(payload.subarray(0, Math.floor(payload.length / 2)), () => req.socket.end());
+      res.write(payload.subarray(0, Math.floor(payload.length / 2)), () =>
+        fault === 'close-mid-body'
+          ? req.socket.end()
+          : [req.socket, peers.get(req.socket)].forEach((s) => s?.destroy()),
+      );
       return;
     }
     res.end(payload);
@@ -70,6 +86,7 @@ export function createProxyAdmin(o: {
     connect(ns, pod) {
       const [client, proxy] = duplexPair();
       targets.set(proxy, { ns, pod });
+      peers.set(proxy, client);
       open.add(client).add(proxy);
       for (const s of [client, proxy]) s.on('close', () => open.delete(s));
       server.emit('connection', proxy);
@@ -78,6 +95,9 @@ export function createProxyAdmin(o: {
     close() {
       for (const s of open) s.destroy();
       server.close();
+    },
+    dropAll() {
+      for (const s of open) s.destroy();
     },
   };
 }

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import type { ClusterError } from '../errors.js';
 import { parseClusterNetworks } from '../manifests/validate.js';
 import type { Decision } from '../policy/engine.js';
 import { DEFAULT_CLUSTER_NETWORKS } from '../policy/types.js';
@@ -7,7 +7,7 @@ import { startPolicyController } from './policy-controller.js';
 import { ProxySim } from './proxy-sim.js';
 import { SERVED, type ServedResource } from './resources.js';
 import { apiVersionOf } from './responses.js';
-import type { StoredObject } from './store.js';
+import { openState, startStateSaver, type StateSaver } from './state.js';
 import { startTraffic } from './traffic.js';
 import { World } from './world.js';
 
@@ -28,8 +28,16 @@ export interface SandboxOptions {
   pods?: number;
   /** Requests per second per destination per pod. */
   rate?: number;
-  /** Load objects from this file on start (if it exists). */
+  /**
+   * `--state`: checked before anything listens (InvalidInput when it cannot be read or its folder
+   * cannot be written), objects loaded from it when it exists, saved atomically every `saveEveryMs`
+   * when something changed and at `stop()`.
+   */
   statePath?: string | undefined;
+  /** How often a changed state is saved (default 5 s). */
+  saveEveryMs?: number;
+  /** A periodic save failed (one call per failure streak); the next tick tries again. */
+  onSaveError?: (e: ClusterError) => void;
   tickMs?: number;
 }
 
@@ -40,8 +48,10 @@ export interface Sandbox {
   counts(): Record<string, number>;
   /** The latest decision per destination URL (first client pod). */
   latest(): Map<string, Decision>;
-  /** Saves every object to `path` (for --state). */
-  save(path: string): void;
+  /**
+   * Stops traffic, the controller and the API server (every socket closed), then saves `--state` a last
+   * time. Always stops; throws the save's ClusterError afterwards, if it failed.
+   */
   stop(): Promise<void>;
 }
 
@@ -54,6 +64,8 @@ const type = (kind: string, group = ''): ServedResource =>
  * (`traffic.ts`).
  */
 export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
+  // Before anything listens: a state that cannot be read or saved is refused now, not lost at exit.
+  const state = o.statePath !== undefined ? openState(o.statePath) : undefined;
   const sims = new Map<string, ProxySim>();
   const simFor = (ns: string, pod: string): ProxySim => {
     let sim = sims.get(`${ns}/${pod}`);
@@ -75,9 +87,8 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
   const clusterNetworks = parseClusterNetworks(DEFAULT_CLUSTER_NETWORKS);
   const store = server.store;
 
-  if (o.statePath && fs.existsSync(o.statePath)) {
-    const saved = JSON.parse(fs.readFileSync(o.statePath, 'utf8')) as StoredObject[];
-    for (const obj of saved) {
+  if (state?.existed) {
+    for (const obj of state.objects) {
       const r = SERVED.find(
         (x) => `${x.group ? `${x.group}/` : ''}${x.version}` === obj.apiVersion && x.kind === obj.kind,
       );
@@ -131,17 +142,30 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
     rate: o.rate ?? 5,
     tickMs: o.tickMs ?? 200,
   });
+  let saver: StateSaver | undefined;
+  if (state) {
+    const s = startStateSaver({
+      path: state.path,
+      objects: () => store.all(),
+      everyMs: o.saveEveryMs ?? 5000,
+      onError: (e) => o.onSaveError?.(e),
+    });
+    store.on('change', () => s.touch());
+    saver = s;
+  }
 
   return {
     server,
     world,
     counts: () => traffic.counts(),
     latest: () => traffic.latest(),
-    save: (path) => fs.writeFileSync(path, JSON.stringify(store.all(), null, 2)),
     stop: async () => {
       traffic.stop();
       controller.stop();
       await server.close();
+      // After the server closed, so no write can land after the last save.
+      saver?.stop();
+      saver = undefined;
     },
   };
 }

@@ -794,7 +794,7 @@ function probesFor(
             req: {
               ...req(protocol === 'grpc' ? 'grpc' : 'http', flow.destination, port, path, method),
               headers,
-              query,
+              query: Object.entries(query),
             },
           });
   return { list, caveats };
@@ -808,5 +808,5 @@ function req(
   method: string,
   ip?: string,
 ): EgressRequest {
-  return { scheme, host, port, path, method, headers: {}, query: {}, ...(ip === undefined ? {} : { ip }) };
+  return { scheme, host, port, path, method, headers: {}, query: [], ...(ip === undefined ? {} : { ip }) };
 }

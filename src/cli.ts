@@ -5,6 +5,7 @@ import * as egressDelete from './commands/egress-delete.js';
 import * as egressDeny from './commands/egress-deny.js';
 import * as egressGet from './commands/egress-get.js';
 import * as egressLint from './commands/egress-lint.js';
+import * as egressPlan from './commands/egress-plan.js';
 import * as egressRoute from './commands/egress-route.js';
 import * as egressStat from './commands/egress-stat.js';
 import type { CommandInput, CommandModule } from './commands/flags.js';
@@ -107,6 +108,7 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
     egressDelete,
     egressCheck,
     egressLint,
+    egressPlan,
   ])
     egress.addCommand(m(mod));
   program.addCommand(egress);

@@ -69,6 +69,7 @@ const write = {
   fieldManager: 'egressctl',
   force: false,
   strict: false,
+  plan: false,
   namespace: undefined,
   toGlobal: false,
   egressNamespace: 'linkerd-egress',
@@ -193,6 +194,16 @@ const rows: Row[] = [
     options: expectStat({ allNamespaces: true, watch: true, intervalMs: 10_000 }),
   },
   {
+    argv: 'egress stat -o ledger --interval 30s',
+    command: 'stat',
+    options: expectStat({ output: 'ledger', intervalMs: 30_000 }),
+  },
+  {
+    argv: 'egress stat -o ledger --watch',
+    error: 'error: -o ledger writes one window (a file for egress plan --from-file): drop --watch',
+    code: 2,
+  },
+  {
     argv: 'egress stat -A -n x',
     error: 'error: -A and -n are exclusive: choose all namespaces or one',
     code: 2,
@@ -216,6 +227,112 @@ const rows: Row[] = [
     argv: 'egress stat --by verb',
     error:
       "error: option '--by <dimension>' argument 'verb' is invalid. Allowed choices are network, route, host, pod.",
+    code: 2,
+  },
+
+  // ── egress plan ──
+  {
+    argv: 'egress plan -f policy/',
+    command: 'plan',
+    options: expectPlan({}),
+  },
+  {
+    argv: 'egress plan -n egress-test -f a.yaml -f dir/ --replace deploy/web --interval 30s --current live/ -o json --fail-on-break --egress-namespace eg --cluster-networks 10.0.0.0/8',
+    command: 'plan',
+    options: expectPlan({
+      files: ['a.yaml', 'dir/'],
+      replace: true,
+      flows: {
+        from: 'pods',
+        pods: { by: 'target', target: { kind: 'deployment', name: 'web', text: 'deploy/web' } },
+        allNamespaces: false,
+        intervalMs: 30_000,
+      },
+      current: 'live/',
+      namespace: 'egress-test',
+      output: 'json',
+      failOnBreak: true,
+      egressNamespace: 'eg',
+      clusterNetworks: parseClusterNetworks('10.0.0.0/8'),
+    }),
+  },
+  {
+    argv: 'egress plan -f p/ -A -l app=web',
+    command: 'plan',
+    options: expectPlan({
+      files: ['p/'],
+      flows: {
+        from: 'pods',
+        pods: { by: 'selector', selector: 'app=web' },
+        allNamespaces: true,
+        intervalMs: 0,
+      },
+    }),
+  },
+  {
+    argv: 'egress plan -f p/ --from-file ledger.json',
+    command: 'plan',
+    options: expectPlan({ files: ['p/'], flows: { from: 'file', file: 'ledger.json' } }),
+  },
+  { argv: 'egress plan', error: 'error: give the proposed objects with -f FILE|DIR', code: 2 },
+  {
+    argv: 'egress plan -f p/ --from-file l.json -l app=web --interval 10s',
+    error: 'error: --from-file reads the flows from the ledger: drop -l, --interval',
+    code: 2,
+  },
+  {
+    argv: 'egress plan -f p/ -A -n x',
+    error: 'error: -A and -n are exclusive: choose all namespaces or one',
+    code: 2,
+  },
+  {
+    argv: 'egress plan -f p/ --interval 10ms',
+    error: 'error: --interval 10ms is too short: use 1s or more',
+    code: 2,
+  },
+  {
+    argv: 'egress plan -f p/ -o yaml',
+    error:
+      "error: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are table, json.",
+    code: 2,
+  },
+
+  // ── --plan, on every writing command (shared: write.ts) ──
+  {
+    argv: 'egress deny -n egress-test --plan',
+    command: 'deny',
+    options: {
+      name: 'all-egress-traffic',
+      trafficPolicy: 'Deny',
+      networks: [],
+      clusterNetworks: CLUSTER,
+      write: { ...write, plan: true, namespace: 'egress-test' },
+    },
+  },
+  {
+    argv: 'egress deny --plan -o json',
+    command: 'deny',
+    options: {
+      name: 'all-egress-traffic',
+      trafficPolicy: 'Deny',
+      networks: [],
+      clusterNetworks: CLUSTER,
+      write: { ...write, plan: true, output: 'json' },
+    },
+  },
+  {
+    argv: 'egress deny --plan --dry-run',
+    error: 'error: --plan already changes nothing: drop --dry-run and --diff',
+    code: 2,
+  },
+  {
+    argv: 'egress allow https://httpbin.org --plan --diff',
+    error: 'error: --plan already changes nothing: drop --dry-run and --diff',
+    code: 2,
+  },
+  {
+    argv: 'egress route http web --port 80 --hostname httpbin.org --plan -o yaml',
+    error: 'error: --plan prints a plan: -o json, or no -o for the table (got -o yaml)',
     code: 2,
   },
 
@@ -631,6 +748,22 @@ const rows: Row[] = [
     code: 2,
   },
 ];
+
+function expectPlan(o: Record<string, unknown>): unknown {
+  return {
+    global: G,
+    files: ['policy/'],
+    replace: false,
+    flows: { from: 'pods', pods: { by: 'all' }, allNamespaces: false, intervalMs: 0 },
+    current: undefined,
+    namespace: undefined,
+    output: 'table',
+    failOnBreak: false,
+    egressNamespace: 'linkerd-egress',
+    clusterNetworks: CLUSTER,
+    ...o,
+  };
+}
 
 function expectStat(o: Record<string, unknown>): unknown {
   return {

@@ -21,6 +21,7 @@ import { objectRef, type KubeObject } from '../src/kube/resources.js';
 import { parseClusterNetworks } from '../src/manifests/validate.js';
 import { isEgressFamily } from '../src/metrics/egress.js';
 import { parseMetrics } from '../src/metrics/parse.js';
+import { toLedger, type EgressLedger } from '../src/metrics/ledger.js';
 import { toStatWindow, type StatSample } from '../src/metrics/stat.js';
 import { parseCases, runCases } from '../src/policy/cases.js';
 import { selectNetworks, toEgressReport } from '../src/policy/egress-report.js';
@@ -28,6 +29,7 @@ import { decide, parseRequestUrl } from '../src/policy/engine.js';
 import { lint } from '../src/policy/lint.js';
 import { parseManifests } from '../src/policy/load.js';
 import { applicableNetworks } from '../src/policy/networks.js';
+import { planFlows, proposeObjects } from '../src/policy/plan.js';
 import { computeStatus } from '../src/policy/status.js';
 import { id, type PolicyObject } from '../src/policy/types.js';
 import { applyFormats, printFormats, renderDeleteResults } from '../src/render/apply.js';
@@ -35,6 +37,7 @@ import { casesFormats } from '../src/render/cases.js';
 import { decisionFormats } from '../src/render/decision.js';
 import { getFormats, renderWarnings } from '../src/render/egress-get.js';
 import { findingsFormats, toEgressLint } from '../src/render/findings.js';
+import { planFormats } from '../src/render/plan.js';
 import { statFormats } from '../src/render/stat.js';
 import { ProxySim, type MetaRef, type RouteMeta } from '../src/sandbox/proxy-sim.js';
 
@@ -522,5 +525,144 @@ describe('render/apply.ts', () => {
         renderDeleteResults(refs, 'server'),
       ].join(''),
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// egress plan: the stat samples above as a ledger (grouped by pod, summed per workload), replayed
+// against current objects and a proposal that breaks, opens, reroutes and leaves some flows uncertain.
+
+const PLAN_CURRENT = `apiVersion: policy.linkerd.io/v1alpha1
+kind: EgressNetwork
+metadata: {name: all-egress-traffic, namespace: egress-test, creationTimestamp: '2026-11-01T00:00:00Z'}
+spec: {trafficPolicy: Deny}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: internal-api, namespace: egress-test}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: httpbin-get, namespace: egress-test, creationTimestamp: '2026-11-02T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 80}]
+  hostnames: [httpbin.org]
+  rules: [{matches: [{path: {type: PathPrefix, value: /get}}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: partner-api, namespace: egress-test, creationTimestamp: '2026-11-03T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 80}]
+  hostnames: [api.partner.example]
+  rules: [{backendRefs: [{name: internal-api, port: 8080}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: grpcbin, namespace: egress-test, creationTimestamp: '2026-11-04T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 50051}]
+  hostnames: [grpcb.in]
+  rules: [{}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: tls-egress-httpbin, namespace: egress-test, creationTimestamp: '2026-11-05T00:00:00Z'}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 443}]
+  hostnames: [httpbin.org]
+  rules: [{}]
+`;
+
+const PLAN_FILES = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: partner-api, namespace: egress-test}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 80}]
+  hostnames: [api.partner.example]
+  rules: [{}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: github-api, namespace: egress-test}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 80}]
+  hostnames: [github.com]
+  rules: [{matches: [{path: {type: PathPrefix, value: /api}}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: tls-egress-httpbin, namespace: egress-test}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 443}]
+  hostnames: [httpbin.com]
+  rules: [{}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: tls-github, namespace: egress-test}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: EgressNetwork, name: all-egress-traffic, port: 443}]
+  hostnames: [github.com]
+  rules: [{}]
+`;
+
+describe('render/plan.ts', () => {
+  const { first, second } = statSamples({ hostnamesOffPod: false });
+  const workloads = new Map(
+    ['client-0', 'client-1'].map((p) => [
+      `egress-test/${p}`,
+      { kind: 'deployment' as const, name: 'client' },
+    ]),
+  );
+  const source = { kind: 'pods' as const, selection: 'pods in namespace egress-test', scraped: 2, failed: 0 };
+  const current = parseManifests(PLAN_CURRENT, 'current.yaml');
+  const ctx = { clusterNetworks: CLUSTER, globalNamespace: GLOBAL, currentAssumeAccepted: true };
+  const planOf = (ledger: EgressLedger) => {
+    const { objects, changes } = proposeObjects(current, parseManifests(PLAN_FILES, 'proposed.yaml'), {
+      mode: 'apply',
+      namespace: 'egress-test',
+    });
+    return planFlows(ledger, current, objects, ctx, changes);
+  };
+  test('a 10 s window: table, table with colour, JSON', () => {
+    const ledger = toLedger(toStatWindow(first, second, 'pod'), {
+      workloads,
+      source,
+      start: first.at,
+      end: second.at,
+    });
+    const r = planOf(ledger);
+    // Worked by hand: the TLSRoute for httpbin.org now names httpbin.com (break); github.com gets a
+    // TLSRoute (open) and a /api-only HTTPRoute (uncertain: the path decides); partner-api loses its
+    // Service backend (rerouted); httpbin-get and grpcbin are untouched (unchanged); the tcp 5432 and
+    // fallback flows are not what these objects would do (uncertain: not reproduced).
+    assert.deepEqual(
+      r.flows.map((p) => `${p.change} ${p.flow.protocol} ${p.flow.destination}`),
+      [
+        'break tls httpbin.org',
+        'uncertain http github.com',
+        'uncertain tcp 198.51.100.60:5432',
+        'uncertain http example.com',
+        'reroute http api.partner.example',
+        'open tls github.com',
+        'unchanged http httpbin.org',
+        'unchanged grpc grpcb.in',
+      ],
+    );
+    golden('plan-table', planFormats.table(r, { color: false }));
+    golden('plan-table-color', planFormats.table(r, { color: true }));
+    golden('plan-json', planFormats.json(r, { color: false }));
+  });
+  test('totals: counts instead of rates', () => {
+    const ledger = toLedger(toStatWindow(undefined, second, 'pod'), {
+      workloads: new Map(),
+      source: { kind: 'file', path: 'ledger.json' },
+      start: undefined,
+      end: second.at,
+    });
+    golden('plan-totals-table', planFormats.table(planOf(ledger), { color: false }));
+    golden('ledger-json', `${JSON.stringify(ledger, null, 2)}\n`);
   });
 });

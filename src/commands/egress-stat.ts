@@ -1,16 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { useColor, type Deps } from '../deps.js';
-import { ClusterError, ExitCode, UsageError, errorMessage, interruptedBy } from '../errors.js';
-import type { Selection } from '../kube/resolve.js';
-import type { KubeClient } from '../kube/rest.js';
+import { ExitCode, UsageError, interruptedBy } from '../errors.js';
 import type { GroupBy } from '../metrics/egress.js';
-import type { Exposition } from '../metrics/parse.js';
-import type { StatReport, StatSample } from '../metrics/stat.js';
+import type { StatReport } from '../metrics/stat.js';
+import type { ScrapedRound } from './scrape-round.js';
 import { parseDuration, parsePositiveInt } from '../options/duration.js';
 import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
 import { addAllNamespacesFlag, addNamespaceFlag, withExamples, type CommandInput } from './flags.js';
-import { inNamespace, splitMeshed, toPodChoice, unmeshedNotice, type PodChoice } from './pods.js';
+import { inNamespace, toPodChoice, unmeshedNotice, type PodChoice } from './pods.js';
 
 /** `egress stat [TARGET]`: egress traffic per network, route and host, with what policy did to it. */
 export function command(): Command {
@@ -21,7 +19,7 @@ export function command(): Command {
     .option('--all', 'every pod in the namespace (the default when no target is given)')
     .addOption(
       new Option('-o, --output <format>', 'output format')
-        .choices(['table', 'wide', 'json', 'yaml'])
+        .choices(['table', 'wide', 'json', 'yaml', 'ledger'])
         .default('table'),
     )
     .addOption(
@@ -53,7 +51,7 @@ export function command(): Command {
 interface Flags {
   selector?: string;
   all?: boolean;
-  output: 'table' | 'wide' | 'json' | 'yaml';
+  output: 'table' | 'wide' | 'json' | 'yaml' | 'ledger';
   by: GroupBy;
   interval: string;
   watch?: boolean;
@@ -92,6 +90,8 @@ export function validate(input: CommandInput): Options {
   if (watch && intervalMs === 0) intervalMs = 10_000;
   if (intervalMs > 0 && intervalMs < 1000)
     throw new UsageError(`--interval ${f.interval} is too short: use 1s or more`);
+  if (watch && f.output === 'ledger')
+    throw new UsageError('-o ledger writes one window (a file for egress plan --from-file): drop --watch');
   const target = input.args[0];
   // With no target, selector or --all, stat looks at every pod of the namespace.
   const chosen = target !== undefined || f.selector !== undefined || f.all === true;
@@ -111,98 +111,57 @@ export function validate(input: CommandInput): Options {
   };
 }
 
-/** The modules a scrape needs, loaded when `run` starts (never for `--help`). */
+/** The modules the report needs, loaded when `run` starts (never for `--help`). */
 async function loadStat() {
   return {
-    ...(await import('../kube/resolve.js')),
-    ...(await import('../kube/scrape.js')),
-    ...(await import('../metrics/egress.js')),
-    ...(await import('../metrics/detach.js')),
-    ...(await import('../metrics/parse.js')),
+    ...(await import('./scrape-round.js')),
     ...(await import('../metrics/stat.js')),
     ...(await import('../render/stat.js')),
   };
 }
-type StatModules = Awaited<ReturnType<typeof loadStat>>;
 
-type Round = StatSample;
-
-async function scrapeRound(
-  m: StatModules,
-  client: KubeClient,
-  selection: Selection,
-  o: Options,
-  deps: Deps,
-  warned: Set<string>,
-): Promise<Round> {
-  const {
-    describeSelection,
-    detachExposition,
-    isEgressFamily,
-    newInterner,
-    parseMetrics,
-    resolvePods,
-    scrapePods,
-  } = m;
-  // --timeout bounds each round, lookups included, not the whole --watch.
-  client.restartDeadline();
-  const all = await resolvePods(client, selection);
-  if (all.length === 0) throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
-  const { meshed: pods, unmeshed } = splitMeshed(all, selection);
-  const expositions = new Map<string, Exposition>();
-  // One pool per round: the strings of the series every pod shares are kept once.
-  const pool = newInterner();
-  const failed: Round['failed'] = [];
-  const at = deps.now();
-  await scrapePods(client, pods, {
-    concurrency: o.concurrency,
-    deadlineMs: o.timeoutMs,
-    podTimeoutMs: o.podTimeoutMs,
-    signal: deps.signal,
-    onResult: (_i, _n, r) => {
-      const id = `${r.namespace}/${r.pod}`;
-      if (r.body === undefined) {
-        failed.push({ namespace: r.namespace, pod: r.pod, error: r.error ?? 'no body' });
-        return;
-      }
-      try {
-        // Detached, so this pod's body is freed now rather than kept alive by the slices of it that the
-        // round keeps (all bodies of two rounds, with --interval or --watch).
-        const e = parseMetrics(r.body, { keep: isEgressFamily });
-        // Prometheus keeps the first sample of a repeated series, and so does the parser; say so once.
-        if (e.duplicates && !warned.has(id)) {
-          warned.add(id);
-          deps.err.write(
-            `warning: pod ${id}: ${e.duplicates} repeated series in its metrics; kept the first of each\n`,
-          );
-        }
-        expositions.set(id, detachExposition(e, pool));
-      } catch (e) {
-        failed.push({ namespace: r.namespace, pod: r.pod, error: `pod ${id}: ${errorMessage(e)}` });
-      }
-      r.body = undefined;
-    },
-  });
-  // A round cut short by Ctrl-C is no result: it is never rendered.
-  if (deps.signal.aborted) throw interruptedBy(deps.signal);
-  return { at, expositions, failed, scraped: pods.length, unmeshed };
-}
+type Round = ScrapedRound;
 
 export async function run(o: Options, deps: Deps): Promise<number> {
   const m = await loadStat();
   const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
   const client = await deps.kube(connectSettings(o.global, namespace));
-  const render = (r: StatReport) => m.statFormats[o.output](r, { color: useColor(deps) });
+  const output = o.output;
+  const render = (r: StatReport) =>
+    output === 'ledger' ? '' : m.statFormats[output](r, { color: useColor(deps) });
   try {
     const selection = inNamespace(o.pods, o.allNamespaces ? undefined : namespace);
     let prev: Round | undefined;
     const warned = new Set<string>();
-    let curr = await scrapeRound(m, client, selection, o, deps, warned);
+    let curr = await m.scrapeRound(client, selection, o, deps, warned);
     if (o.intervalMs > 0) {
       prev = curr;
       if (!(await wait(o.intervalMs, deps)))
         throw interruptedBy(deps.signal, 'before the second scrape: no rates to show');
-      curr = await scrapeRound(m, client, selection, o, deps, warned);
+      curr = await m.scrapeRound(client, selection, o, deps, warned);
+    }
+    if (output === 'ledger') {
+      // The ledger of observed flows: the same model, grouped by pod and summed per workload.
+      const { toLedger, workloadOf } = await import('../metrics/ledger.js');
+      const { describeSelection } = await import('../kube/resolve.js');
+      const byPod = m.toStatWindow(prev, curr, 'pod');
+      const ledger = toLedger(byPod, {
+        workloads: new Map(
+          [...(prev?.pods ?? []), ...curr.pods].map((p) => [
+            `${p.metadata.namespace}/${p.metadata.name}`,
+            workloadOf(p),
+          ]),
+        ),
+        source: {
+          kind: 'pods',
+          selection: describeSelection(selection),
+          scraped: curr.scraped,
+          failed: curr.failed.length,
+        },
+        start: prev?.at,
+        end: curr.at,
+      });
+      return finish(byPod, `${JSON.stringify(ledger, null, 2)}\n`, o, deps);
     }
     let r = m.toStatWindow(prev, curr, o.by);
     const note = unmeshedNotice(r.pods.unmeshed, r.pods.total);
@@ -215,7 +174,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
       prev = curr;
       try {
-        curr = await scrapeRound(m, client, selection, o, deps, warned);
+        curr = await m.scrapeRound(client, selection, o, deps, warned);
       } catch (e) {
         // Ctrl-C is how --watch ends, even mid-round.
         if (deps.signal.aborted) return ExitCode.Ok;

@@ -114,6 +114,7 @@ export function addApplyFlags(cmd: Command): Command {
         '--strict',
         'a parent EgressNetwork or backend Service that does not exist is an error (exit 3, nothing applied) instead of a warning',
       )
+      .option('--plan', 'show what the change would do to the live traffic (egress plan), and apply nothing')
   );
 }
 

@@ -156,7 +156,7 @@ export async function loadPolicySource(
 }
 
 /** `-f -`: standard input, as kubectl reads it. */
-async function readStdin(deps: Deps): Promise<string> {
+export async function readStdin(deps: Deps): Promise<string> {
   if (!deps.stdin) throw new UsageError('-f -: standard input is not available here');
   return deps.stdin();
 }

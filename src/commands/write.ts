@@ -19,6 +19,7 @@ export interface WriteFlags {
   fieldManager: string;
   forceConflicts?: boolean;
   strict?: boolean;
+  plan?: boolean;
   namespace?: string;
   global?: boolean;
   egressNamespace: string;
@@ -34,6 +35,8 @@ export interface WriteOptions {
   force: boolean;
   /** `--strict`: a dangling parent or backend reference is an error, not a warning. */
   strict: boolean;
+  /** `--plan`: replay the live traffic against the change (`egress plan`) instead of writing. */
+  plan: boolean;
   /** `-n`, when given; else the context's namespace, or the global egress namespace with --global. */
   namespace: string | undefined;
   toGlobal: boolean;
@@ -47,6 +50,11 @@ export function toWriteOptions(f: WriteFlags, global: GlobalOptions): WriteOptio
   if (diff && dryRun !== 'none') throw new UsageError('--diff already changes nothing: drop --dry-run');
   if (diff && f.output) throw new UsageError('--diff prints a diff: drop -o');
   const egressNamespace = egressNamespaceFlag(f.egressNamespace);
+  const plan = f.plan === true;
+  if (plan && (dryRun !== 'none' || diff))
+    throw new UsageError('--plan already changes nothing: drop --dry-run and --diff');
+  if (plan && f.output !== undefined && f.output !== 'json')
+    throw new UsageError(`--plan prints a plan: -o json, or no -o for the table (got -o ${f.output})`);
   const toGlobal = f.global === true;
   if (toGlobal && f.namespace !== undefined)
     throw new UsageError(
@@ -60,6 +68,7 @@ export function toWriteOptions(f: WriteFlags, global: GlobalOptions): WriteOptio
     fieldManager: f.fieldManager,
     force: f.forceConflicts === true,
     strict: f.strict === true,
+    plan,
     namespace: namespaceFlag(f.namespace),
     toGlobal,
     egressNamespace,
@@ -82,6 +91,7 @@ export async function writeObjects(
   namespace: string,
   deps: Deps,
 ): Promise<number> {
+  if (w.plan) return (await import('./write-plan.js')).planWrite(objects, w, namespace, deps);
   const { applyFormats, objectName, printFormats } = await import('../render/apply.js');
   if (w.dryRun === 'client') {
     deps.out.write(await printFormats[w.output ?? 'yaml'](objects));

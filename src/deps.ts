@@ -22,6 +22,13 @@ export interface Deps {
    * the exit code, 130 or 143). Every kube client listens to it (cli.ts binds it into `kube`).
    */
   signal: AbortSignal;
+  /**
+   * Called by a command that stops itself on the first signal and whose shutdown does real work (the
+   * sandbox saves its state): the process then waits `graceMs` for it instead of 900 ms, and keeps the
+   * exit code the command returns (a failed save is 3, not 130). A second signal still exits at once.
+   * A function, so that it reaches the process through every copy of `deps`.
+   */
+  ownShutdown?: (graceMs: number) => void;
   /** Reads all of standard input (`-f -`); absent where there is none (in-process tests). */
   stdin?: () => Promise<string>;
   /** Wall clock, injectable for tests of rates. */

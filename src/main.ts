@@ -9,15 +9,23 @@ import { EgressctlError, ExitCode, Interrupted, errorMessage, exitCodeOf } from 
  * Runs egressctl with `argv` (without node and the script) and returns the exit code. Every thrown error
  * ends here as one line on stderr; stack traces only with --verbose.
  */
-export async function main(argv: string[], deps: Deps): Promise<number> {
+export async function main(argv: string[], outer: Deps): Promise<number> {
   let code: number = ExitCode.Ok;
+  let owned = false;
+  const deps: Deps = {
+    ...outer,
+    ownShutdown: (graceMs) => {
+      owned = true;
+      outer.ownShutdown?.(graceMs);
+    },
+  };
   const program = buildProgram(deps, (c) => (code = c));
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   // A command stopped by Ctrl-C that did not finish cleanly exits 130 or 143 whatever it failed with
   // (a pod "interrupted", a request cut off). One that ends on Ctrl-C by design (`stat --watch`, `sandbox`)
   // returns 0 and keeps it.
   const interrupted = (exit: number): number =>
-    exit !== ExitCode.Ok && deps.signal.aborted ? interruptCode(deps.signal) : exit;
+    exit !== ExitCode.Ok && deps.signal.aborted && !owned ? interruptCode(deps.signal) : exit;
   try {
     await program.parseAsync(argv, { from: 'user' });
     return interrupted(code);
@@ -54,15 +62,14 @@ const UNWIND_MS = 900;
  */
 export async function runProcess(): Promise<void> {
   const controller = new AbortController();
+  const shutdown = { owned: false, graceMs: UNWIND_MS };
   const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
     const code = sig === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted;
     if (controller.signal.aborted) process.exit(code);
     controller.abort(new Interrupted(sig));
     // Once main has returned, its code stands (a leaked handle must not turn 0 into 130).
-    setTimeout(() => process.exit(process.exitCode ?? code), UNWIND_MS).unref();
+    setTimeout(() => process.exit(process.exitCode ?? code), shutdown.graceMs).unref();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); // `egressctl … | head` is fine
   });
@@ -75,8 +82,11 @@ export async function runProcess(): Promise<void> {
     signal: controller.signal,
     now: () => Date.now(),
     stdin: () => readStdin(),
+    ownShutdown: (graceMs) => Object.assign(shutdown, { owned: true, graceMs }),
     kube: async (settings) => (await import('./kube/rest.js')).connect(settings, process.env),
   };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   process.exitCode = await main(process.argv.slice(2), deps);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

@@ -143,6 +143,9 @@ export async function run(o: Options, deps: Deps): Promise<number> {
         '  egressctl proxy-metrics -n egress-test po/client --egress\n\n' +
         'Press Ctrl-C to stop.\n',
     );
+    // Stopping saves the state: give it time, rather than have main's 900 ms unwind cut the save off,
+    // and let a failed save say 3, not 130.
+    deps.ownShutdown?.(15_000);
     await new Promise<void>((resolve) => {
       if (deps.signal.aborted) resolve();
       deps.signal.addEventListener('abort', () => resolve(), { once: true });

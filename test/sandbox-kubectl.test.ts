@@ -1,7 +1,8 @@
 /**
  * The real kubectl against `egressctl sandbox`: the Linkerd egress guide's heredocs applied verbatim
  * (linkerd/website `linkerd.io/content/2-edge/tasks/managing-egress-traffic.md`), discovery of every
- * version the CRDs serve, OpenAPI for validation and `explain`, printer columns and port-forward.
+ * version the CRDs serve, OpenAPI for validation and `explain`, printer columns and port-forward (both
+ * of kubectl's protocols).
  * Skipped, naming Debian's package, when kubectl is not on PATH.
  */
 import { after, before, describe, test } from 'node:test';
@@ -446,6 +447,54 @@ describe('kubectl against the default sandbox (the guide preloaded)', { skip }, 
     const r = await kubectl(kc, ['get', 'egressnetworks', '-n', 'egress-test']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^NAME {17}AGE\nall-egress-traffic {3}\d+s\n$/);
+  });
+
+  /**
+   * `kubectl port-forward pod/client :4191` (KUBECTL_PORT_FORWARD_WEBSOCKETS=false: plain SPDY, as before
+   * kubectl 1.31), then the proxy's /metrics fetched through the local port; returns the upgrade's method.
+   */
+  const forwardAndFetch = async (websockets: boolean): Promise<string | undefined> => {
+    const before = sb.server.requests.length;
+    const child = spawn('kubectl', ['port-forward', 'pod/client', ':4191'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        KUBECONFIG: kc,
+        ...(websockets ? {} : { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const end = Date.now() + 10_000;
+      let port: string | undefined;
+      while (!(port = /Forwarding from 127\.0\.0\.1:(\d+) -> 4191/.exec(out)?.[1])) {
+        assert.ok(Date.now() < end, `kubectl port-forward printed: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      assert.equal(res.status, 200);
+      const body = await res.text();
+      assert.match(
+        body,
+        /^outbound_http_route_request_statuses_total\{.*route_name="http-egress-allow",hostname="httpbin\.org",http_status="200",error=""\} \d+$/m,
+      );
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.on('close', r));
+    }
+    return sb.server.requests
+      .slice(before)
+      .find((r) => r.path === '/api/v1/namespaces/egress-test/pods/client/portforward')?.method;
+  };
+
+  test('kubectl port-forward: SPDY tunnelled in a WebSocket (kubectl 1.31+), then /metrics through it', async () => {
+    assert.equal(await forwardAndFetch(true), 'GET');
+  });
+
+  test('kubectl port-forward: plain SPDY after an upgrade (older kubectl), then /metrics through it', async () => {
+    assert.equal(await forwardAndFetch(false), 'POST');
   });
 
   test('a wrong token is 401 for kubectl too', async () => {

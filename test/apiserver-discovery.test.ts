@@ -51,8 +51,9 @@ describe('the sandbox API server over HTTPS', () => {
         [
           'apps:v1',
           'batch:v1',
-          'policy.linkerd.io:v1alpha1,v1beta3',
-          'gateway.networking.k8s.io:v1,v1alpha2',
+          // Every version the CRDs serve, by version priority; CRD groups alphabetically after built-ins.
+          'gateway.networking.k8s.io:v1,v1beta1,v1alpha2',
+          'policy.linkerd.io:v1beta3,v1beta2,v1beta1,v1alpha1',
         ],
       );
       const gw = (await call(s, 'GET', '/apis/gateway.networking.k8s.io')).json;
@@ -63,8 +64,10 @@ describe('the sandbox API server over HTTPS', () => {
       assert.deepEqual(
         tlsList.resources.map((r) => `${r.name}:${r.kind}`),
         [
+          'grpcroutes:GRPCRoute',
           'tlsroutes:TLSRoute',
           'tcproutes:TCPRoute',
+          'grpcroutes/status:GRPCRoute',
           'tlsroutes/status:TLSRoute',
           'tcproutes/status:TCPRoute',
         ],
@@ -75,7 +78,8 @@ describe('the sandbox API server over HTTPS', () => {
     test('a CRD not installed: its group-version and paths answer 404 page not found, like a real server', async () => {
       s.faults.notServed
         .add('tlsroutes.gateway.networking.k8s.io')
-        .add('tcproutes.gateway.networking.k8s.io');
+        .add('tcproutes.gateway.networking.k8s.io')
+        .add('grpcroutes.gateway.networking.k8s.io');
       try {
         for (const path of [
           '/apis/gateway.networking.k8s.io/v1alpha2',
@@ -92,7 +96,7 @@ describe('the sandbox API server over HTTPS', () => {
         };
         assert.deepEqual(
           gw.versions.map((v) => v.version),
-          ['v1'],
+          ['v1', 'v1beta1'],
         );
         s.faults.notServed.add('egressnetworks.policy.linkerd.io').add('httproutes.policy.linkerd.io');
         assert.equal((await call(s, 'GET', '/apis/policy.linkerd.io')).status, 404);

@@ -132,7 +132,7 @@ describe('a new route kind is one registry entry (issue 9, "Prove it")', () => {
     bin = path.join(dir, 'bin/egressctl.js');
 
     kubeconfig = path.join(dir, 'kubeconfig');
-    const child = spawn(process.execPath, [bin, 'sandbox', '--kubeconfig', kubeconfig], {
+    const child = spawn(process.execPath, [bin, 'sandbox', '--no-tls', '--kubeconfig', kubeconfig], {
       cwd: dir,
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],

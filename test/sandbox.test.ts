@@ -283,7 +283,7 @@ test('egressctl sandbox prints the kubeconfig export, serves until SIGINT, saves
   await until('the banner', () => out.includes('Press Ctrl-C to stop.'), 10_000);
   assert.match(
     out,
-    /^Sandbox ready in \d+ ms: a simulated cluster with Linkerd's egress guide \(1 client pod\) at http:\/\/127\.0\.0\.1:\d+\n\n {2}export KUBECONFIG=/,
+    /^Sandbox ready in \d+ ms: a simulated cluster with Linkerd's egress guide \(1 client pod\) at https:\/\/127\.0\.0\.1:\d+\n\n {2}export KUBECONFIG=/,
   );
   assert.ok(out.includes(`export KUBECONFIG=${kc}\n`));
   const deny = await runCli(['egress', 'deny', 'extra-net'], { env: { KUBECONFIG: kc } });

@@ -25,7 +25,10 @@ export function command(): Command {
     .option('--save-interval <duration>', 'with --state: how often changed objects are saved', '5s')
     .option('--pods <n>', 'number of simulated client pods', '1')
     .option('--rate <n>', 'simulated requests per second per destination', '5')
-    .option('--tls', 'serve the API over HTTPS with a generated CA')
+    // HTTPS by default: kubectl (client-go) sends credentials only over TLS, so a plain-HTTP server
+    // answers kubectl 401. --no-tls is for clients that send a token over HTTP (client-node does).
+    .option('--tls', 'serve the API over HTTPS with a generated CA (the default)')
+    .option('--no-tls', 'serve plain HTTP (kubectl then sends no token: use egressctl or client-node)')
     .option(
       '--demo',
       'walk through the Linkerd egress guide, printing each egressctl command and its output, then exit',
@@ -35,6 +38,7 @@ export function command(): Command {
     `
   egressctl sandbox                       # prints: export KUBECONFIG=…
   egressctl sandbox --port 6443 --state sandbox.json
+  egressctl sandbox --no-tls              # plain HTTP (kubectl sends no credentials over it)
   egressctl sandbox --kubeconfig /tmp/sandbox.kubeconfig   # where to write the kubeconfig
   egressctl sandbox --demo                # the Linkerd egress guide, end to end (npm run demo)
 
@@ -83,7 +87,7 @@ export function validate(input: CommandInput): Options {
     saveEveryMs,
     pods: parsePositiveInt(f.pods, '--pods', 5000),
     rate: parsePositiveInt(f.rate, '--rate', 1000),
-    tls: f.tls === true,
+    tls: f.tls !== false,
     demo: f.demo === true,
     kubeconfig: input.global.kubeconfig,
   };

@@ -3,6 +3,7 @@ import {
   apiVersionOfKind,
   bundleServes,
   compareBundleVersions,
+  GATEWAY_API_BUNDLES,
   GATEWAY_GROUP,
   kindInGroup,
   routeOf,
@@ -53,6 +54,13 @@ const linkerdTlsRouteVersion = (bundle: string): string | undefined =>
   ['v1', 'v1alpha2'].find((v) => bundleServes('TLSRoute', bundle)?.includes(v));
 
 /**
+ * True when some Gateway API bundle serves this version of the kind (TLSRoute v1 from v1.5.0): the
+ * bundle rules below judge those; a version no bundle serves (HTTPRoute v1alpha2) is refused everywhere.
+ */
+const servedByABundle = (kind: string, version: string): boolean =>
+  GATEWAY_API_BUNDLES.some((b) => b.kind === kind && [...b.standard, ...b.experimental].includes(version));
+
+/**
  * One line for stderr when there are routes whose rules need the bundle version and it is unknown
  * (files without `--gateway-api-version`, or a CRD lint could not read): those rules were not applied.
  */
@@ -87,6 +95,17 @@ export function lint(
   const out: Finding[] = [];
   const add = (severity: Severity, rule: string, obj: PolicyObject, message: string) =>
     out.push({ severity, rule, object: id(obj), ...(obj.source ? { location: obj.source } : {}), message });
+  for (const x of objects) {
+    const entry = kindInGroup(x.apiVersion, x.kind);
+    const version = x.apiVersion.slice(x.apiVersion.lastIndexOf('/') + 1);
+    if (entry && !entry.versions.includes(version) && !servedByABundle(x.kind, version))
+      add(
+        'error',
+        'version-not-served',
+        x,
+        `${x.kind} ${x.apiVersion} is not served by Linkerd's CRDs: use ${entry.version} (apiVersion: ${apiVersionOfKind(entry)}); the API server refuses it (kubectl: no matches for kind "${x.kind}" in version "${x.apiVersion}")`,
+      );
+  }
   const networks = objects.filter((x) => x.kind === 'EgressNetwork');
   const routes = objects.filter(isRoute).sort(byAge);
   const services = objects.filter((x) => x.kind === 'Service');

@@ -9,8 +9,9 @@ import { createKubeletBridge } from './kubelet.js';
 import { renderKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { createProxyAdmin, type MetricsProvider } from './proxy-admin.js';
 import { json, qualified, statusBody, statusOf } from './responses.js';
+import { serveOpenApi } from './openapi.js';
 import { createRestHandler } from './rest.js';
-import { SERVED } from './resources.js';
+import { SERVED_VERSIONS } from './resources.js';
 import { listen } from './serving.js';
 import { Store, StoreError } from './store.js';
 import type { Issued } from './x509.js';
@@ -84,7 +85,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   const faults = noFaults();
   const requests: RequestLogEntry[] = [];
   const user = o.user ?? 'egressctl-test';
-  const served: Served = () => SERVED.filter((r) => !faults.notServed.has(qualified(r)));
+  const served: Served = () => SERVED_VERSIONS.filter((r) => !faults.notServed.has(qualified(r)));
   const api = { metricsFor: o.metrics };
   const authenticate = tokenOrCertAuth(o.token);
   const authorize = denyListAuthorizer(faults, user);
@@ -149,9 +150,11 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
       try {
         const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
         if (req.method === 'GET' && serveDiscovery(res, parts, served)) return;
+        if (req.method === 'GET' && serveOpenApi(req, res, parts, served)) return;
         const crds = { served, authorize, bundleVersion: o.gatewayApiBundleVersion };
         if (req.method === 'GET' && serveCrd(res, parts, crds)) return;
-        rest(req, res, url, Buffer.concat(chunks).toString('utf8'));
+        const raw = Buffer.concat(chunks);
+        rest(req, res, url, raw.toString('utf8'), raw);
       } catch (e) {
         if (e instanceof StoreError) json(res, e.code, statusOf(e));
         else

@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { BUNDLE_VERSION_ANNOTATION } from '../kinds.js';
 import type { Authorize } from './auth.js';
 import { json, notFoundText } from './responses.js';
-import { resourceList, type ServedResource } from './resources.js';
+import { compareKubeVersions, resourceList, type ServedResource } from './resources.js';
 import { crdDirectory } from './schema.js';
 import { StoreError } from './store.js';
 
@@ -36,9 +36,14 @@ export function serveDiscovery(res: http.ServerResponse, parts: string[], served
     return true;
   }
   if (path === '/apis') {
-    const groups = [...new Set(served().map((r) => r.group))]
+    // The aggregator orders groups by priority, then name: built-in groups first, then the CRDs' groups
+    // (all of GroupPriorityMinimum 1000) alphabetically, which is how kubectl picks `httproutes`'s group.
+    const all = served();
+    const isCrd = (g: string) => all.some((r) => r.group === g && r.crd);
+    const groups = [...new Set(all.map((r) => r.group))]
       .filter(Boolean)
-      .map((g) => apiGroup(served(), g));
+      .sort((a, b) => Number(isCrd(a)) - Number(isCrd(b)) || (isCrd(a) ? a.localeCompare(b) : 0))
+      .map((g) => apiGroup(all, g));
     json(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups });
     return true;
   }
@@ -57,9 +62,10 @@ export function serveDiscovery(res: http.ServerResponse, parts: string[], served
   return false;
 }
 
-/** An APIGroup's versions in the order the kinds are listed; the first is preferred. */
+/** An APIGroup's versions by Kubernetes' version priority; the first is preferred. */
 function apiGroup(served: ServedResource[], g: string) {
-  const versions = [...new Set(served.filter((r) => r.group === g).map((r) => r.version))].map((v) => ({
+  const names = [...new Set(served.filter((r) => r.group === g).map((r) => r.version))];
+  const versions = names.sort(compareKubeVersions).map((v) => ({
     groupVersion: `${g}/${v}`,
     version: v,
   }));
@@ -91,6 +97,27 @@ function bundledCrds(): Map<string, Record<string, unknown>> {
     }
   }
   return crdFiles;
+}
+
+/** One version of a bundled CRD, as `spec.versions[]` has it. */
+export interface CrdVersion {
+  name: string;
+  schema?: { openAPIV3Schema?: Record<string, unknown> };
+  additionalPrinterColumns?: {
+    name: string;
+    type: string;
+    jsonPath: string;
+    format?: string;
+    priority?: number;
+  }[];
+}
+
+/** The bundled CRD's entry for a served kind at the version `r` names; undefined for built-ins. */
+export function crdVersionOf(r: ServedResource): CrdVersion | undefined {
+  if (!r.crd) return undefined;
+  const crd = bundledCrds().get(`${r.plural}.${r.group}`) as
+    { spec?: { versions?: CrdVersion[] } } | undefined;
+  return crd?.spec?.versions?.find((v) => v.name === r.version);
 }
 
 /**

@@ -1,10 +1,11 @@
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { proxyAdminPort } from './admin-ports.js';
 import type { Authenticate, Authorize } from './auth.js';
 import type { Faults, PodFault } from './faults.js';
 import type { ProxyAdmin } from './proxy-admin.js';
+import { serveSpdyPortForward, SPDY_TUNNEL_PROTOCOL, type Dial } from './spdy.js';
 import { statusBody, statusOf } from './responses.js';
 import { SERVED, type ServedResource } from './resources.js';
 import { StoreError, type Store, type StoredObject } from './store.js';
@@ -42,7 +43,7 @@ export function createKubeletBridge(o: {
     noServer: true,
     perMessageDeflate: false,
     handleProtocols: (offered: Set<string>) =>
-      [...offered].find((p) => PORT_FORWARD_PROTOCOLS.includes(p)) ?? false,
+      [...offered].find((p) => PORT_FORWARD_PROTOCOLS.includes(p) || p === SPDY_TUNNEL_PROTOCOL) ?? false,
   });
 
   const onUpgrade: UpgradeHandler = (req, url, socket, head) => {
@@ -76,6 +77,41 @@ export function createKubeletBridge(o: {
     if (!pod) return refuseWith(store.notFound(PODS, podName));
     if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName)
       return refuse(400, statusBody(400, 'BadRequest', `pod ${podName} does not have a host assigned`));
+    // kubectl names no ports in the URL: it speaks SPDY, tunnelled in a WebSocket or after an upgrade.
+    const spdy = spdyForm(req);
+    if (spdy) {
+      if (fault === 'not-running')
+        return refuse(500, `failed to find sandboxID for pod "${podName}_${ns}(${pod.metadata.uid})"`, true);
+      const dial = dialer(pod, fault);
+      if (spdy === 'upgrade') {
+        socket.write(
+          'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n',
+        );
+        if (head.length) socket.unshift(head);
+        return serveSpdyPortForward(
+          {
+            write: (b) => socket.write(b),
+            onData: (f) => socket.on('data', f),
+            onClose: (f) => socket.on('close', f),
+            close: () => socket.destroy(),
+          },
+          dial,
+        );
+      }
+      return wss.handleUpgrade(req, socket, head, (ws) =>
+        serveSpdyPortForward(
+          {
+            write: (b) => {
+              if (ws.readyState === ws.OPEN) ws.send(b, { binary: true });
+            },
+            onData: (f) => ws.on('message', (m: Buffer) => f(Buffer.from(m))),
+            onClose: (f) => ws.on('close', f),
+            close: () => ws.close(1000),
+          },
+          dial,
+        ),
+      );
+    }
     const ports = url.searchParams
       .getAll('ports')
       .flatMap((p) => p.split(','))
@@ -97,6 +133,15 @@ export function createKubeletBridge(o: {
     }
     wss.handleUpgrade(req, socket, head, (ws) => portForward(ws, pod, ports, fault));
   };
+
+  /** The pod's port for a SPDY port-forward request, or the kubelet's error text (the same rules as below). */
+  const dialer =
+    (pod: StoredObject, fault: PodFault | undefined): Dial =>
+    (port) => {
+      if (fault === 'hang') return new PassThrough();
+      if (fault === 'refuse' || port !== proxyAdminPort(pod)) return connectionRefused(pod, port);
+      return o.admin.connect(pod.metadata.namespace ?? '', pod.metadata.name);
+    };
 
   const portForward = (
     ws: WebSocket,
@@ -169,6 +214,16 @@ export function createKubeletBridge(o: {
       for (const c of wss.clients) c.terminate();
     },
   };
+}
+
+/** Which SPDY form a port-forward upgrade asks for, if any. */
+function spdyForm(req: http.IncomingMessage): 'tunnel' | 'upgrade' | undefined {
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim());
+  if (offered.includes(SPDY_TUNNEL_PROTOCOL)) return 'tunnel';
+  if (String(req.headers.upgrade ?? '').toLowerCase() === 'spdy/3.1') return 'upgrade';
+  return undefined;
 }
 
 /** The kubelet's error-channel text when nothing listens on `port` inside the pod. */

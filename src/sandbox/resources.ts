@@ -32,8 +32,39 @@ export function servedFrom(k: KindEntry): ServedResource {
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-/** Every kind of the registry (src/kinds.ts), as discovery describes it. */
+/** Every kind of the registry (src/kinds.ts) at the version the store keeps it in (the one egressctl writes). */
 export const SERVED: ServedResource[] = KINDS.map(servedFrom);
+
+/**
+ * Every version of every kind the API server serves (a CRD's served versions, src/kinds.ts `versions`).
+ * Linkerd's and Gateway API's CRDs say `conversion: None` with one schema per version, so conversion is
+ * identity: the store keeps one object per kind (`storageOf`) and a read answers in the version asked for.
+ */
+export const SERVED_VERSIONS: ServedResource[] = KINDS.flatMap((k) =>
+  [k.version, ...k.versions.filter((v) => v !== k.version)].map((version) => ({
+    ...servedFrom(k),
+    version,
+  })),
+);
+
+/** The entry the store keeps objects of `r` under (same group and kind, the storage version). */
+export function storageOf(r: ServedResource): ServedResource {
+  return SERVED.find((x) => x.group === r.group && x.kind === r.kind) ?? r;
+}
+
+/**
+ * Kubernetes' version priority (apimachinery `version.CompareKubeAwareVersionStrings`): GA before beta
+ * before alpha, higher numbers first; what orders an APIGroup's versions, the first being preferred.
+ */
+export function compareKubeVersions(a: string, b: string): number {
+  const rank = (v: string): [number, number, number] => {
+    const m = /^v(\d+)(?:(beta|alpha)(\d+))?$/.exec(v);
+    if (!m) return [3, 0, 0];
+    return [m[2] === 'beta' ? 1 : m[2] === 'alpha' ? 2 : 0, -Number(m[1]), -Number(m[3] ?? 0)];
+  };
+  const [x, y] = [rank(a), rank(b)];
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || a.localeCompare(b);
+}
 
 /** The kinds the sandbox's policy controller reads: EgressNetworks, every route kind, Services. */
 export const POLICY_SERVED: ServedResource[] = KINDS.filter((k) => k.policy).map(

@@ -4,8 +4,10 @@ import { verbOf, type Authorize } from './auth.js';
 import type { Served } from './discovery.js';
 import { jsonPatch, mergePatch } from './patch.js';
 import { apiVersionOf, json, methodNotAllowed, notFoundText } from './responses.js';
-import { SERVED, type ServedResource } from './resources.js';
+import { SERVED, storageOf, type ServedResource } from './resources.js';
+import { decodeProtobufObject, PROTOBUF } from './protobuf.js';
 import { crdSchemas, prune } from './schema.js';
+import { tablePrinted, toTable, wantsTable } from './table.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { StoreError, type Store, type StoredObject } from './store.js';
 
@@ -24,6 +26,8 @@ export type RestHandler = (
   res: http.ServerResponse,
   url: URL,
   body: string,
+  /** The body's bytes, for protobuf. */
+  raw?: Buffer,
 ) => void;
 
 /** What a resource URL names: a served kind, its namespace, and the object and subresource if any. */
@@ -69,11 +73,15 @@ export function resourcePath(pathname: string, served: ServedResource[]): Resour
  */
 export function createRestHandler(o: { store: Store; served: Served; authorize: Authorize }): RestHandler {
   const { store, served } = o;
-  return (req, res, url, body) => {
+  return (req, res, url, text, raw) => {
     const method = req.method ?? 'GET';
+    const body = (req.headers['content-type'] ?? '').startsWith(PROTOBUF) ? fromProtobuf(raw) : text;
     const target = resourcePath(url.pathname, served());
     if (!target) return notFoundText(res);
-    const { r, ns, name, sub } = target;
+    const { ns, name, sub } = target;
+    // `asked` is the version in the URL; the store keeps one object per kind at `r` (identity conversion).
+    const asked = target.r;
+    const r = storageOf(asked);
     const plural = r.plural;
     const verb = verbOf(method, name !== undefined);
     const no = o.authorize(r, verb, sub ? `${plural}/${sub}` : plural, ns, name);
@@ -127,28 +135,35 @@ export function createRestHandler(o: { store: Store; served: Served; authorize: 
     /** The request body as an object, pruned to the CRD schema (strict validation refuses instead). */
     const object = (opts: { apply?: boolean } = {}): Record<string, unknown> => {
       const obj = parseBody(body, r, opts.apply === true);
-      const schema = r.crd ? crdSchemas().get(`${r.group}/${r.version}/${r.kind}`) : undefined;
+      const schema = r.crd ? crdSchemas().get(`${r.group}/${asked.version}/${r.kind}`) : undefined;
       const unknown = schema && fieldValidation !== 'Ignore' ? prune(schema, obj) : [];
       if (schema && fieldValidation === 'Ignore') prune(schema, obj);
       if (unknown.length && fieldValidation === 'Strict') {
         throw badRequest(
           opts.apply
-            ? `failed to create typed patch object (${ns ? `${ns}/` : ''}${name}; ${apiVersionOf(r)}, Kind=${r.kind}): ${unknown[0]}: field not declared in schema`
-            : `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u.slice(1)}"`).join(', ')}`,
+            ? `failed to create typed patch object (${ns ? `${ns}/` : ''}${name}; ${apiVersionOf(asked)}, Kind=${r.kind}): ${unknown[0]}: field not declared in schema`
+            : `${r.kind} in version "${asked.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u.slice(1)}"`).join(', ')}`,
         );
       }
       warnings.push(...unknown.map((u) => `unknown field "${u.slice(1)}"`));
-      checkIdentity(r, obj, name);
+      checkIdentity(asked, obj, name);
+      if (obj.apiVersion !== undefined) obj.apiVersion = apiVersionOf(r);
       return obj;
     };
+    /** A stored object as the asked version shows it. */
+    const shown = <T>(o: T): T =>
+      o && typeof o === 'object' && (o as { kind?: unknown }).kind === r.kind
+        ? { ...o, apiVersion: apiVersionOf(asked) }
+        : o;
     const reply = (code: number, out: unknown) =>
       json(
         res,
         code,
-        out,
+        shown(out),
         warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`) } : {},
       );
 
+    const table = method === 'GET' && sub === undefined && tablePrinted(r) && wantsTable(req);
     if (method === 'GET' && name === undefined) {
       let items = store.list(r, ns);
       try {
@@ -158,9 +173,10 @@ export function createRestHandler(o: { store: Store; served: Served; authorize: 
       } catch (e) {
         throw badRequest((e as Error).message);
       }
+      if (table) return json(res, 200, toTable(asked, items, store.resourceVersion));
       return json(res, 200, {
         kind: `${r.kind}List`,
-        apiVersion: apiVersionOf(r),
+        apiVersion: apiVersionOf(asked),
         metadata: { resourceVersion: store.resourceVersion },
         items: items.map(({ apiVersion: _a, kind: _k, ...i }) => i),
       });
@@ -174,9 +190,10 @@ export function createRestHandler(o: { store: Store; served: Served; authorize: 
     const live = store.get(r, ns, name);
     if (method === 'GET') {
       if (!live) throw store.notFound(r, name);
-      return json(res, 200, live);
+      if (table) return json(res, 200, toTable(asked, [live], store.resourceVersion));
+      return json(res, 200, shown(live));
     }
-    if (method === 'DELETE') return json(res, 200, store.delete(r, ns, name, { dryRun }));
+    if (method === 'DELETE') return json(res, 200, shown(store.delete(r, ns, name, { dryRun })));
     if (method !== 'PATCH' && method !== 'PUT') return methodNotAllowed(res);
     if (isApply && !query.get('fieldManager')) {
       throw new StoreError(
@@ -238,14 +255,24 @@ export function createRestHandler(o: { store: Store; served: Served; authorize: 
         }),
       );
     }
-    const { metadata: _m, ...shown } = current;
-    const next = patched(ct, { ...shown, metadata: publicMeta(current) }, parseJson(body, r)) as Record<
+    const { metadata: _m, ...rest } = current;
+    const next = patched(ct, { ...shown(rest), metadata: publicMeta(current) }, parseJson(body, r)) as Record<
       string,
       unknown
     >;
-    checkIdentity(r, next, name);
+    checkIdentity(asked, next, name);
+    next.apiVersion = apiVersionOf(r);
     return reply(200, store.update(r, ns, name, next, { fieldManager: manager, dryRun }));
   };
+}
+
+/** A protobuf body (kubectl's typed clients send built-ins so) as JSON text, or 415 for what is not decoded. */
+function fromProtobuf(raw: Buffer | undefined): string {
+  try {
+    return JSON.stringify(decodeProtobufObject(raw ?? Buffer.alloc(0)));
+  } catch (e) {
+    throw new StoreError(415, 'UnsupportedMediaType', (e as Error).message);
+  }
 }
 
 const type = (kind: string): ServedResource =>

@@ -22,6 +22,7 @@ export { DESTINATIONS, toRecord } from './traffic.js';
 
 export interface SandboxOptions {
   port?: number;
+  /** HTTPS (default): kubectl sends its token only over TLS. */
   tls?: boolean;
   scenario?: 'guide' | 'empty';
   /** Simulated client pods (`client`, `client-2`, …). */
@@ -76,7 +77,7 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
     return sim;
   };
   const server = await startApiServer({
-    tls: o.tls ?? false,
+    tls: o.tls ?? true,
     port: o.port ?? 0,
     token: 'sandbox-token',
     user: 'sandbox-user',

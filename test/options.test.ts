@@ -719,6 +719,7 @@ const rows: Row[] = [
       port: 0,
       scenario: 'guide',
       state: undefined,
+      saveEveryMs: 5000,
       pods: 1,
       rate: 5,
       tls: false,

@@ -30,7 +30,15 @@ interface Running {
 
 /** Starts `egressctl sandbox ARGS` and waits for its banner. */
 async function startSandboxCli(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'sandbox', '--kubeconfig', path.join(dir, 'kc'), ...args]);
+  // Plain HTTP, so the test's own fetch needs no CA (the sandbox serves HTTPS by default).
+  const child = spawn(process.execPath, [
+    BIN,
+    'sandbox',
+    '--no-tls',
+    '--kubeconfig',
+    path.join(dir, 'kc'),
+    ...args,
+  ]);
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -48,6 +48,11 @@ export interface StatReport {
   rows: StatRowJson[];
   uncaptured: StatRowJson[];
   totals: { requests: number; connections: number; denied: number; failed: number; redirected: number };
+  /**
+   * Where the numbers come from, when not the pods' own /metrics (an optional field: schemaVersion 1
+   * readers ignore it): the Prometheus server, the evaluation time, and `--since` in seconds.
+   */
+  source?: { type: 'prometheus'; server: string; time: string; since?: number };
 }
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -148,7 +148,13 @@ async function run(
       }
     const models: EgressModel[] = [];
     const perPodRows = new Map<string, EgressRow[]>();
-    for (const [pod, fams] of grouped) {
+    // In the pods source's order (resolvePods: namespace, then name), which --by pod rows keep.
+    const order = [...grouped].sort(([a], [b]) => {
+      const [an = '', ap = ''] = a.split('/');
+      const [bn = '', bp = ''] = b.split('/');
+      return an.localeCompare(bn) || ap.localeCompare(bp);
+    });
+    for (const [pod, fams] of order) {
       const m = new EgressModel();
       m.add(pod, exposition(fams));
       if (o.windowSeconds) for (const [k, r] of m.rows) if (!moved(r)) m.rows.delete(k);

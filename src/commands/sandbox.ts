@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode, UsageError } from '../errors.js';
 import { parsePositiveInt } from '../options/duration.js';
+import type { VizPrometheus } from '../sandbox/viz.js';
 import { withExamples, type CommandInput } from './flags.js';
 
 /** `egressctl sandbox`: runs until Ctrl-C; `--demo` walks through the Linkerd egress guide and exits. */
@@ -19,6 +20,10 @@ export function command(): Command {
     .option('--pods <n>', 'number of simulated client pods', '1')
     .option('--rate <n>', 'simulated requests per second per destination', '5')
     .option('--tls', 'serve the API over HTTPS with a generated CA')
+    .option(
+      '--prometheus',
+      "run a real Prometheus (Debian's prometheus) scraping the proxies, as linkerd-viz's, found by egress stat",
+    )
     .option(
       '--demo',
       'walk through the Linkerd egress guide, printing each egressctl command and its output, then exit',
@@ -40,6 +45,7 @@ interface Flags {
   pods: string;
   rate: string;
   tls?: boolean;
+  prometheus?: boolean;
   demo?: boolean;
 }
 
@@ -51,6 +57,8 @@ export interface Options {
   pods: number;
   rate: number;
   tls: boolean;
+  /** `--prometheus`: a real Prometheus beside the sandbox (src/sandbox/viz.ts). */
+  prometheus: boolean;
   demo: boolean;
   /** The global `--kubeconfig`: here, where to write the sandbox's kubeconfig (else a temp file). */
   kubeconfig: string | undefined;
@@ -67,6 +75,7 @@ export function validate(input: CommandInput): Options {
     pods: parsePositiveInt(f.pods, '--pods', 5000),
     rate: parsePositiveInt(f.rate, '--rate', 1000),
     tls: f.tls === true,
+    prometheus: f.prometheus === true,
     demo: f.demo === true,
     kubeconfig: input.global.kubeconfig,
   };
@@ -105,6 +114,17 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       `cannot write the kubeconfig to ${kubeconfigPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
     );
   }
+  let viz: VizPrometheus | undefined;
+  if (o.prometheus) {
+    const { prometheusBinary, startVizPrometheus, PROMETHEUS_BINARY } = await import('../sandbox/viz.js');
+    if (!prometheusBinary()) {
+      await sb.stop();
+      throw new UsageError(
+        `--prometheus needs ${PROMETHEUS_BINARY}: install the Debian package prometheus (apt-get install prometheus)`,
+      );
+    }
+    viz = await startVizPrometheus({ server: sb.server, world: sb.world, intervalS: 5 });
+  }
   const readyMs = deps.now() - t0;
   try {
     if (o.demo) {
@@ -120,7 +140,11 @@ export async function run(o: Options, deps: Deps): Promise<number> {
         '  egressctl egress allow -n egress-test http://httpbin.org/get https://httpbin.org\n' +
         '  egressctl egress get -n egress-test\n' +
         '  egressctl egress check -n egress-test https://github.com\n' +
-        '  egressctl proxy-metrics -n egress-test po/client --egress\n\n' +
+        '  egressctl proxy-metrics -n egress-test po/client --egress\n' +
+        (viz
+          ? `  egressctl egress stat -A --since 5m      # from Prometheus at ${viz.url}, found through linkerd-viz\n`
+          : '') +
+        '\n' +
         'Press Ctrl-C to stop.\n',
     );
     await new Promise<void>((resolve) => {
@@ -131,6 +155,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     return ExitCode.Ok;
   } finally {
     if (statePath) sb.save(statePath);
+    await viz?.stop();
     await sb.stop();
     if (o.kubeconfig === undefined) fs.rmSync(kubeconfigPath, { force: true });
   }

@@ -140,12 +140,43 @@ describe(
         at: Date.now(),
         deadlineMs: 10_000,
       });
-      assert.equal(sent.length, 2 * (FAMILIES.length + 3));
-      assert.equal(all.queries, FAMILIES.length + 3);
+      // The families, the pod counts, hostname labels, proxies, and (few pairs) the pod names.
+      assert.equal(all.queries, FAMILIES.length + 4);
       assert.equal(one.queries, all.queries);
+      assert.equal(sent.length, 2 * all.queries);
       assert.ok(!sent.slice(0, all.queries).some((q) => /client/.test(q)));
       assert.equal(all.proxies, 5);
       assert.equal(one.proxies, 1);
+    });
+
+    test('over the pod-names limit, rows count their pods instead (one series per row)', async () => {
+      const pods = await runCli(['egress', 'stat', '-A', '-o', 'json'], { env: env() });
+      const k = JSON.parse(pods.stdout) as StatReport;
+      for (const by of ['host', 'route', 'network'] as const) {
+        const [{ toPromStatReport }, base] = [
+          await import('../src/prometheus/egress.js'),
+          urlEndpoint(new URL(bed.prom.url)),
+        ];
+        const p = await queryEgress(base, {
+          scope: { namespace: undefined },
+          by,
+          at: Date.now(),
+          deadlineMs: 10_000,
+          podNamesLimit: 0,
+        });
+        assert.equal(p.queries, FAMILIES.length + 3);
+        const r = toPromStatReport(p, by, base.name);
+        const viaPods =
+          by === 'host'
+            ? k
+            : (JSON.parse(
+                (await runCli(['egress', 'stat', '-A', '--by', by, '-o', 'json'], { env: env() })).stdout,
+              ) as StatReport);
+        assert.deepEqual(
+          r.rows.map((x) => [x.destination, x.requests, x.connections, x.podCount, x.pods]),
+          viaPods.rows.map((x) => [x.destination, x.requests, x.connections, x.pods.length, []]),
+        );
+      }
     });
 
     test('a TYPE/NAME target uses the relabelled owner labels', async () => {

@@ -35,6 +35,11 @@ export interface StatRowJson {
   rate: number | null;
   latencyMs: { p50: number; p95: number; p99: number } | null;
   pods: string[];
+  /**
+   * How many pods sent on the row, when `pods` was not filled (the Prometheus source over more than
+   * a thousand row-pod pairs lists counts, not names). Optional: schemaVersion 1 readers may ignore it.
+   */
+  podCount?: number;
 }
 
 export interface StatReport {

@@ -14,6 +14,7 @@ import {
   FAMILIES,
   familyQuery,
   hostnamesOffQuery,
+  podCountsQuery,
   podsQuery,
   proxiesQuery,
   type PromScope,
@@ -29,14 +30,16 @@ export interface PromQueryOptions {
   scope: PromScope;
   /** `--since`: increase() over this many seconds; undefined: the bare counters (totals). */
   windowSeconds?: number | undefined;
-  /** Rows per pod (`--by pod`): `namespace, pod` join the `sum by`. */
-  perPod?: boolean;
+  /** The grain: `pod` makes rows per pod (`namespace, pod` join the `sum by`); default `host`. */
+  by?: GroupBy | undefined;
   /** Evaluation time (ms since the epoch), the same for every query. */
   at: number;
   signal?: AbortSignal | undefined;
   /** Deadline for each query. */
   deadlineMs: number;
   onWarning?: (warning: string) => void;
+  /** Rows list pod names up to this many (row, pod) pairs, counts above (default POD_NAMES_LIMIT). */
+  podNamesLimit?: number;
 }
 
 /** What learn, plan and stat read: the model's rows, as the pods source would build them. */
@@ -54,6 +57,29 @@ export interface PromEgress {
   windowSeconds: number | undefined;
   /** How many queries were sent (the same for any number of pods). */
   queries: number;
+  /**
+   * When more than POD_NAMES_LIMIT (row, pod) pairs: rows carry no pod names, and this maps each
+   * row's grainKey (at `by`) to its number of pods.
+   */
+  podCounts: Map<string, number> | undefined;
+  by: GroupBy;
+}
+
+/**
+ * Above this many (row, pod) pairs, rows get a count of pods instead of their names: the names are one
+ * series per pair (6 MB of JSON and 3 s for 2,000 pods), the counts one per row.
+ */
+export const POD_NAMES_LIMIT = 1000;
+
+/** A row's identity at a grain, as groupRows merges rows (`metrics/egress.ts`). */
+export function grainKey(r: EgressRow, by: GroupBy): string {
+  return [
+    r.network ? `${r.network.namespace}/${r.network.name}` : '',
+    r.port,
+    r.protocol,
+    ...(by === 'network' ? [] : [r.route.kind, r.route.namespace, r.route.name]),
+    ...(by === 'host' ? [r.destination] : []),
+  ].join('\u0000');
 }
 
 // The model needs a pod name for each row; rows from `sum by` without `pod` get this one, then the
@@ -90,7 +116,7 @@ const moved = (r: EgressRow) => r.counts.requests > 0 || r.counts.opened > 0;
 
 export async function queryEgress(e: Endpoint, o: PromQueryOptions): Promise<PromEgress> {
   const time = o.at / 1000;
-  const perPod = o.perPod === true;
+  const perPod = o.by === 'pod';
   // One signal for the concurrent queries, each of which listens on it.
   const ac = new AbortController();
   setMaxListeners(64, ac.signal);
@@ -120,22 +146,27 @@ async function run(
       onWarning: o.onWarning,
     });
   const w = { windowSeconds: o.windowSeconds, perPod };
-  const [families, pods, off, proxies] = await Promise.all([
+  const by = o.by ?? 'host';
+  const grain = by === 'pod' ? 'host' : by;
+  const [families, counted, off, proxies] = await Promise.all([
     Promise.all(
       FAMILIES.map(async (f) => ({ ...f, samples: await q(familyQuery(f, o.scope, w), f.purpose) })),
     ),
-    perPod ? Promise.resolve([]) : q(podsQuery(o.scope, w), 'the pods behind each row'),
+    perPod ? Promise.resolve([]) : q(podCountsQuery(o.scope, { ...w, by: grain }), 'the pods per row'),
     q(hostnamesOffQuery(o.scope), 'pods with hostname labels off'),
     q(proxiesQuery(o.scope), 'the number of proxies'),
   ]);
-  const queries = FAMILIES.length + (perPod ? 0 : 1) + 2;
+  const pairs = counted.reduce((n, s) => n + s.value, 0);
+  const names = !perPod && pairs <= (o.podNamesLimit ?? POD_NAMES_LIMIT);
+  const pods = names ? await q(podsQuery(o.scope, w), 'the pods behind each row') : [];
+  const queries = FAMILIES.length + (perPod ? 0 : 1) + 2 + (names ? 1 : 0);
   const hostnamesOff = off.map((s) => podOf(s.metric)).sort();
   const common = {
     hostnamesOff,
     proxies: proxies[0]?.value ?? 0,
     at: o.at,
     windowSeconds: o.windowSeconds,
-    queries,
+    by,
   };
 
   if (perPod) {
@@ -161,7 +192,7 @@ async function run(
       models.push(m);
       perPodRows.set(pod, mergeModels([m]));
     }
-    return { ...common, rows: mergeModels(models), perPod: perPodRows };
+    return { ...common, queries, rows: mergeModels(models), perPod: perPodRows, podCounts: undefined };
   }
 
   const counts = new EgressModel();
@@ -178,16 +209,31 @@ async function run(
     r.pods = new Set(members.rows.get(key)?.pods ?? []);
     rows.push(r);
   }
-  return { ...common, rows: sortRows(rows), perPod: undefined };
+  let podCounts: Map<string, number> | undefined;
+  if (!names) {
+    // The count query's series, read by the same model: each gives a row at the grain, its count as
+    // the row's requests (HTTP, gRPC) or opened connections (TLS, TCP).
+    const m = new EgressModel();
+    m.add(ALL, exposition(byFamily(counted, true)));
+    podCounts = new Map();
+    for (const r of m.rows.values()) {
+      const k = grainKey(r, grain);
+      podCounts.set(k, (podCounts.get(k) ?? 0) + r.counts.requests + r.counts.opened);
+    }
+  }
+  return { ...common, queries, rows: sortRows(rows), perPod: undefined, podCounts };
 }
 
-function byFamily(samples: VectorSample[]): { family: string; series: string; samples: VectorSample[] }[] {
+function byFamily(
+  samples: VectorSample[],
+  keepValues = false,
+): { family: string; series: string; samples: VectorSample[] }[] {
   const out = new Map<string, VectorSample[]>();
   for (const s of samples) {
     const f = s.metric.egressctl_family ?? '';
     let l = out.get(f);
     if (!l) out.set(f, (l = []));
-    l.push({ metric: s.metric, value: 0 });
+    l.push({ metric: s.metric, value: keepValues ? s.value : 0 });
   }
   return [...out].map(([family, samples]) => ({ family, series: family, samples }));
 }
@@ -202,6 +248,16 @@ export function toPromStatReport(p: PromEgress, by: GroupBy, server: string): St
     failed: [],
     hostnamesOff: p.hostnamesOff,
   });
+  const counts = p.podCounts;
+  if (counts) {
+    // toStatReport keeps the rows' order, split into captured and uncaptured.
+    const json = [...r.rows, ...r.uncaptured];
+    const ordered = [...rows.filter((x) => x.network), ...rows.filter((x) => !x.network)];
+    ordered.forEach((x, i) => {
+      const j = json[i];
+      if (j) j.podCount = counts.get(grainKey(x, by)) ?? 0;
+    });
+  }
   return {
     ...r,
     source: {
@@ -218,6 +274,6 @@ export async function fetchStatFromPrometheus(
   e: Endpoint,
   o: PromQueryOptions & { by: GroupBy },
 ): Promise<StatReport> {
-  const p = await queryEgress(e, { ...o, perPod: o.by === 'pod' });
+  const p = await queryEgress(e, o);
   return toPromStatReport(p, o.by, e.name);
 }

@@ -161,20 +161,58 @@ export function familyQuery(
   return `sum by (${by.join(',')}) (${parts.join(' or ')})`;
 }
 
+/** The family each protocol's rows are counted under (a TLS row has open and close series). */
+const ROW_FAMILY: Record<string, string> = {
+  http: 'outbound_http_route_request_statuses',
+  grpc: 'outbound_grpc_route_request_statuses',
+  tls: 'outbound_tls_route_open',
+  tcp: 'outbound_tcp_route_open',
+};
+
 /**
- * Which pods sent on which row: `group by (row labels, namespace, pod, family)`, one query over the
- * families that create rows. label_replace names the family, since increase() drops `__name__`.
+ * One series per (row, pod) that sent on it: `group by (row labels, namespace, pod, family)` over the
+ * families that create rows. label_replace names the row's family, since increase() drops `__name__`.
  */
-export function podsQuery(scope: PromScope, o: { windowSeconds?: number | undefined }): string {
-  const parts = FAMILIES.filter((f) => f.part === 'statuses' || f.part === 'open' || f.part === 'close')
+function membership(scope: PromScope, o: { windowSeconds?: number | undefined }, tcp: boolean): string {
+  const parts = FAMILIES.filter(
+    (f) =>
+      (f.part === 'statuses' || f.part === 'open' || f.part === 'close') &&
+      f.family.startsWith('outbound_tcp_') === tcp,
+  )
     .flatMap((f) =>
       egressSelectors(`__name__=${str(f.series)}`, scope).map((s) => {
         const v = o.windowSeconds ? `increase(${s}[${o.windowSeconds}s]) > 0` : s;
-        return `label_replace(${v}, "egressctl_family", ${str(f.family)}, "", "")`;
+        const family = ROW_FAMILY[f.family.split('_')[1] ?? ''] ?? f.family;
+        return `label_replace(${v}, "egressctl_family", ${str(family)}, "", "")`;
       }),
     )
     .join(' or ');
   return `group by (${[...ROW, 'namespace', 'pod', 'egressctl_family'].join(',')}) (${parts})`;
+}
+
+/** Which pods sent on which row: one series per (row, pod), so asked only when there are few. */
+export function podsQuery(scope: PromScope, o: { windowSeconds?: number | undefined }): string {
+  return `${membership(scope, o, false)} or ${membership(scope, o, true)}`;
+}
+
+/**
+ * How many pods sent on each row at the grain of `--by` (network, route or host): one series per row.
+ * The labels are exactly those of the row's key (`EgressModel.row`, `groupRows`), so no pod is
+ * counted twice.
+ */
+export function podCountsQuery(
+  scope: PromScope,
+  o: { windowSeconds?: number | undefined; by: 'network' | 'route' | 'host' },
+): string {
+  const base = ['parent_kind', 'parent_namespace', 'parent_name', 'parent_port', 'egressctl_family'];
+  const route = o.by === 'network' ? [] : ['route_kind', 'route_namespace', 'route_name'];
+  const dest = (tcp: boolean) => (o.by !== 'host' ? [] : tcp ? ['target_ip', 'target_port'] : ['hostname']);
+  // The inner group by leaves one series per (grain row, pod), so a pod on two hosts of a route is one.
+  const count = (tcp: boolean) => {
+    const g = [...base, ...route, ...dest(tcp)].join(',');
+    return `count by (${g}) (group by (${g},namespace,pod) (${membership(scope, o, tcp)}))`;
+  };
+  return `${count(false)} or ${count(true)}`;
 }
 
 /**

@@ -173,21 +173,25 @@ const ROW_FAMILY: Record<string, string> = {
  * One series per (row, pod) that sent on it: `group by (row labels, namespace, pod, family)` over the
  * families that create rows. label_replace names the row's family, since increase() drops `__name__`.
  */
-function membership(scope: PromScope, o: { windowSeconds?: number | undefined }, tcp: boolean): string {
+function membership(
+  scope: PromScope,
+  o: { windowSeconds?: number | undefined },
+  tcp: boolean,
+  labels: string[] = ROW,
+): string {
+  // A row's pods are those with its request (HTTP, gRPC) or open (TLS, TCP) series: close series,
+  // one per error, would only add work (rows of only closes without opens do not occur).
   const parts = FAMILIES.filter(
-    (f) =>
-      (f.part === 'statuses' || f.part === 'open' || f.part === 'close') &&
-      f.family.startsWith('outbound_tcp_') === tcp,
+    (f) => Object.values(ROW_FAMILY).includes(f.family) && f.family.startsWith('outbound_tcp_') === tcp,
   )
     .flatMap((f) =>
       egressSelectors(`__name__=${str(f.series)}`, scope).map((s) => {
         const v = o.windowSeconds ? `increase(${s}[${o.windowSeconds}s]) > 0` : s;
-        const family = ROW_FAMILY[f.family.split('_')[1] ?? ''] ?? f.family;
-        return `label_replace(${v}, "egressctl_family", ${str(family)}, "", "")`;
+        return `label_replace(${v}, "egressctl_family", ${str(f.family)}, "", "")`;
       }),
     )
     .join(' or ');
-  return `group by (${[...ROW, 'namespace', 'pod', 'egressctl_family'].join(',')}) (${parts})`;
+  return `group by (${[...labels, 'namespace', 'pod', 'egressctl_family'].join(',')}) (${parts})`;
 }
 
 /** Which pods sent on which row: one series per (row, pod), so asked only when there are few. */
@@ -207,10 +211,15 @@ export function podCountsQuery(
   const base = ['parent_kind', 'parent_namespace', 'parent_name', 'parent_port', 'egressctl_family'];
   const route = o.by === 'network' ? [] : ['route_kind', 'route_namespace', 'route_name'];
   const dest = (tcp: boolean) => (o.by !== 'host' ? [] : tcp ? ['target_ip', 'target_port'] : ['hostname']);
-  // The inner group by leaves one series per (grain row, pod), so a pod on two hosts of a route is one.
+  // The group by leaves one series per (grain row, pod), so a pod on two hosts of a route is one.
   const count = (tcp: boolean) => {
-    const g = [...base, ...route, ...dest(tcp)].join(',');
-    return `count by (${g}) (group by (${g},namespace,pod) (${membership(scope, o, tcp)}))`;
+    const g = [...base, ...route, ...dest(tcp)];
+    return `count by (${g.join(',')}) (${membership(
+      scope,
+      o,
+      tcp,
+      g.filter((l) => l !== 'egressctl_family'),
+    )})`;
   };
   return `${count(false)} or ${count(true)}`;
 }

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminPorts, type Pod } from '../kube/resolve.js';
+import { proxyAdminPort } from './admin-ports.js';
 import type { MetricsProvider } from './proxy-admin.js';
 import { SERVED, type ServedResource } from './resources.js';
 import type { Store, StoredObject } from './store.js';
@@ -53,18 +53,20 @@ export function targetGroups(store: Store, base: string): unknown[] {
   const host = new URL(base).host;
   const groups: unknown[] = [];
   for (const p of store.list(type('Pod'))) {
-    const pod = p as unknown as Pod;
+    const pod = p as StoredObject & { status?: { phase?: string; podIP?: string } };
     if (pod.status?.phase !== 'Running') continue;
-    const admin = adminPorts(pod)[0];
-    if (!admin) continue;
+    // The sandbox's own reading of the pod (admin-ports.ts), never the CLI's.
+    const port = proxyAdminPort(p);
+    if (port === undefined) continue;
+    const ns = pod.metadata.namespace ?? '';
     const labels: Record<string, string> = {
-      __metrics_path__: `/metrics/${encodeURIComponent(pod.metadata.namespace)}/${encodeURIComponent(pod.metadata.name)}`,
-      __meta_kubernetes_namespace: pod.metadata.namespace,
+      __metrics_path__: `/metrics/${encodeURIComponent(ns)}/${encodeURIComponent(pod.metadata.name)}`,
+      __meta_kubernetes_namespace: ns,
       __meta_kubernetes_pod_name: pod.metadata.name,
       __meta_kubernetes_pod_ip: pod.status?.podIP ?? '',
       __meta_kubernetes_pod_container_name: 'linkerd-proxy',
       __meta_kubernetes_pod_container_port_name: 'linkerd-admin',
-      __meta_kubernetes_pod_container_port_number: String(admin.port),
+      __meta_kubernetes_pod_container_port_number: String(port),
     };
     const podLabels = { ...pod.metadata.labels, ...injectorLabels(store, p) };
     for (const [k, v] of Object.entries(podLabels)) labels[`__meta_kubernetes_pod_label_${metaName(k)}`] = v;

@@ -723,6 +723,7 @@ const rows: Row[] = [
       pods: 1,
       rate: 5,
       tls: false,
+      prometheus: false,
       demo: false,
       kubeconfig: undefined,
     },
@@ -738,6 +739,7 @@ const rows: Row[] = [
       pods: 200,
       rate: 50,
       tls: true,
+      prometheus: false,
       demo: true,
       kubeconfig: '/tmp/sb.kubeconfig',
     },
@@ -794,6 +796,15 @@ function expectStat(o: Record<string, unknown>): unknown {
     concurrency: 16,
     timeoutMs: 30_000,
     podTimeoutMs: 10_000,
+    prometheus: {
+      url: undefined,
+      source: 'auto',
+      sinceSeconds: undefined,
+      tokenFile: undefined,
+      caFile: undefined,
+      basicAuthFile: undefined,
+      headers: {},
+    },
     ...o,
   };
 }

@@ -7,6 +7,12 @@ import type { StatReport } from '../metrics/stat.js';
 import type { ScrapedRound } from './scrape-round.js';
 import { parseDuration, parsePositiveInt } from '../options/duration.js';
 import { connectSettings, namespaceFlag, resolveNamespace, type GlobalOptions } from '../options/global.js';
+import {
+  addPrometheusFlags,
+  validatePrometheusFlags,
+  type PrometheusFlags,
+  type PrometheusOptions,
+} from '../prometheus/flags.js';
 import { addAllNamespacesFlag, addNamespaceFlag, withExamples, type CommandInput } from './flags.js';
 import { inNamespace, toPodChoice, unmeshedNotice, type PodChoice } from './pods.js';
 
@@ -38,17 +44,20 @@ export function command(): Command {
     .option('--pod-timeout <duration>', 'deadline for each pod', '10s');
   addNamespaceFlag(cmd);
   addAllNamespacesFlag(cmd);
+  addPrometheusFlags(cmd);
   return withExamples(
     cmd,
     `
   egressctl egress stat -n egress-test po/client
   egressctl egress stat -n egress-test deploy/web --by route --interval 10s
   egressctl egress stat -A --watch
-  egressctl egress stat -n payments --all --interval 30s --fail-on-deny -o json   # CI gate`,
+  egressctl egress stat -n payments --all --interval 30s --fail-on-deny -o json   # CI gate
+  egressctl egress stat -A --since 1h                                # from linkerd-viz's Prometheus
+  egressctl egress stat -A --prometheus http://prometheus.monitoring:9090`,
   );
 }
 
-interface Flags {
+interface Flags extends PrometheusFlags {
   selector?: string;
   all?: boolean;
   output: 'table' | 'wide' | 'json' | 'yaml' | 'ledger';
@@ -77,6 +86,8 @@ export interface Options {
   concurrency: number;
   timeoutMs: number;
   podTimeoutMs: number;
+  /** Where the numbers come from (src/prometheus/stat-command.ts has the rule). */
+  prometheus: PrometheusOptions;
 }
 
 /** Checks every flag before the cluster is contacted. */
@@ -108,6 +119,7 @@ export function validate(input: CommandInput): Options {
     concurrency: parsePositiveInt(f.maxConcurrency, '--max-concurrency', 256),
     timeoutMs: parseDuration(f.timeout, '--timeout'),
     podTimeoutMs: parseDuration(f.podTimeout, '--pod-timeout'),
+    prometheus: validatePrometheusFlags(f),
   };
 }
 
@@ -123,6 +135,24 @@ async function loadStat() {
 type Round = ScrapedRound;
 
 export async function run(o: Options, deps: Deps): Promise<number> {
+  if (o.prometheus.source !== 'pods') {
+    const { statFromPrometheus } = await import('../prometheus/stat-command.js');
+    const { statFormats } = await import('../render/stat.js');
+    const code = await statFromPrometheus(
+      o,
+      deps,
+      (r, text) => finish(r, text, o, deps),
+      (r) => {
+        // The ledger is built from the pods' owners, which a Prometheus answer does not carry yet.
+        if (o.output === 'ledger')
+          throw new UsageError(
+            '-o ledger reads the proxies: add --source pods (a ledger from Prometheus is not built yet)',
+          );
+        return statFormats[o.output](r, { color: useColor(deps) });
+      },
+    );
+    if (code !== undefined) return code;
+  }
   const m = await loadStat();
   const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
   const client = await deps.kube(connectSettings(o.global, namespace));
@@ -211,7 +241,7 @@ function finish(r: StatReport, text: string, o: Options, deps: Deps): number {
       .filter((x) => x.denied > 0)
       .map((x) => `${x.destination || '?'} (${x.route.name})`);
     deps.err.write(
-      `denied egress seen${r.window.mode === 'rate' ? ` in the last ${r.window.seconds}s` : ''}: ${r.totals.denied} to ${where.join(', ')}\n`,
+      `denied egress seen${r.window.mode === 'rate' ? ` in the last ${r.window.seconds}s` : ''}${r.source ? ` (${r.source.server})` : ''}: ${r.totals.denied} to ${where.join(', ')}\n`,
     );
     return ExitCode.Findings;
   }

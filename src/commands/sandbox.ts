@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode, UsageError } from '../errors.js';
 import { parseDuration, parsePositiveInt } from '../options/duration.js';
+import type { VizPrometheus } from '../sandbox/viz.js';
 import { withExamples, type CommandInput } from './flags.js';
 
 /**
@@ -29,6 +30,10 @@ export function command(): Command {
     // answers kubectl 401. --no-tls is for clients that send a token over HTTP (client-node does).
     .option('--tls', 'serve the API over HTTPS with a generated CA (the default)')
     .option('--no-tls', 'serve plain HTTP (kubectl then sends no token: use egressctl or client-node)')
+    .option(
+      '--prometheus',
+      "run a real Prometheus (Debian's prometheus) scraping the proxies, as linkerd-viz's, found by egress stat",
+    )
     .option(
       '--demo',
       'walk through the Linkerd egress guide, printing each egressctl command and its output, then exit',
@@ -56,6 +61,7 @@ interface Flags {
   pods: string;
   rate: string;
   tls?: boolean;
+  prometheus?: boolean;
   demo?: boolean;
 }
 
@@ -68,6 +74,8 @@ export interface Options {
   pods: number;
   rate: number;
   tls: boolean;
+  /** `--prometheus`: a real Prometheus beside the sandbox (src/sandbox/viz.ts). */
+  prometheus: boolean;
   demo: boolean;
   /** The global `--kubeconfig`: here, where to write the sandbox's kubeconfig (else a temp file). */
   kubeconfig: string | undefined;
@@ -88,6 +96,7 @@ export function validate(input: CommandInput): Options {
     pods: parsePositiveInt(f.pods, '--pods', 5000),
     rate: parsePositiveInt(f.rate, '--rate', 1000),
     tls: f.tls !== false,
+    prometheus: f.prometheus === true,
     demo: f.demo === true,
     kubeconfig: input.global.kubeconfig,
   };
@@ -129,6 +138,17 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       `cannot write the kubeconfig to ${kubeconfigPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
     );
   }
+  let viz: VizPrometheus | undefined;
+  if (o.prometheus) {
+    const { prometheusBinary, startVizPrometheus, PROMETHEUS_BINARY } = await import('../sandbox/viz.js');
+    if (!prometheusBinary()) {
+      await sb.stop();
+      throw new UsageError(
+        `--prometheus needs ${PROMETHEUS_BINARY}: install the Debian package prometheus (apt-get install prometheus)`,
+      );
+    }
+    viz = await startVizPrometheus({ server: sb.server, world: sb.world, intervalS: 5 });
+  }
   const readyMs = deps.now() - t0;
   try {
     if (o.demo) {
@@ -144,7 +164,11 @@ export async function run(o: Options, deps: Deps): Promise<number> {
         '  egressctl egress allow -n egress-test http://httpbin.org/get https://httpbin.org\n' +
         '  egressctl egress get -n egress-test\n' +
         '  egressctl egress check -n egress-test https://github.com\n' +
-        '  egressctl proxy-metrics -n egress-test po/client --egress\n\n' +
+        '  egressctl proxy-metrics -n egress-test po/client --egress\n' +
+        (viz
+          ? `  egressctl egress stat -A --since 5m      # from Prometheus at ${viz.url}, found through linkerd-viz\n`
+          : '') +
+        '\n' +
         'Press Ctrl-C to stop.\n',
     );
     // Stopping saves the state: give it time, rather than have main's 900 ms unwind cut the save off,
@@ -158,6 +182,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     return ExitCode.Ok;
   } finally {
     try {
+      await viz?.stop();
       // Closes every socket, then saves --state; a failed save throws its one line (exit 3) after.
       await sb.stop();
     } finally {

@@ -35,6 +35,11 @@ export interface StatRowJson {
   rate: number | null;
   latencyMs: { p50: number; p95: number; p99: number } | null;
   pods: string[];
+  /**
+   * How many pods sent on the row, when `pods` was not filled (the Prometheus source over more than
+   * a thousand row-pod pairs lists counts, not names). Optional: schemaVersion 1 readers may ignore it.
+   */
+  podCount?: number;
 }
 
 export interface StatReport {
@@ -58,6 +63,11 @@ export interface StatReport {
   rows: StatRowJson[];
   uncaptured: StatRowJson[];
   totals: { requests: number; connections: number; denied: number; failed: number; redirected: number };
+  /**
+   * Where the numbers come from, when not the pods' own /metrics (an optional field: schemaVersion 1
+   * readers ignore it): the Prometheus server, the evaluation time, and `--since` in seconds.
+   */
+  source?: { type: 'prometheus'; server: string; time: string; since?: number };
 }
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;

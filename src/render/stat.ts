@@ -64,7 +64,7 @@ export function renderStatTable(r: StatReport, o: { wide: boolean; color: boolea
       fmtMs(x.latencyMs?.p99),
       ...(o.wide
         ? [
-            String(x.pods.length),
+            String(x.podCount ?? x.pods.length),
             Object.entries(x.statuses)
               .map(([k, v]) => `${k}:${fmtCount(v)}`)
               .join(' ') ||

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { admitWrite } from './admission-chain.js';
 import { denyListAuthorizer, tokenOrCertAuth } from './auth.js';
@@ -56,6 +57,11 @@ export interface ApiServer {
   /** The proxies' `/metrics` provider; assign to change what pods serve. */
   metricsFor: MetricsProvider | undefined;
   /**
+   * `NS/POD:PORT` → a loopback TCP port that port-forwards to that pod port reach (linkerd-viz's
+   * Prometheus, `viz.ts`); pods' proxy admin ports need no entry.
+   */
+  podPorts: Map<string, number>;
+  /**
    * A kubeconfig for this server: token auth, or a client certificate (`clientCert`, e.g. issued by
    * `ca`); CA data for HTTPS, insecure-skip-tls-verify for HTTP (client-node refuses plain http otherwise).
    */
@@ -94,7 +100,19 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     fault: (ns, pod) => faults.pods.get(`${ns}/${pod}`),
   });
   const rest = createRestHandler({ store, served, authorize });
-  const kubelet = createKubeletBridge({ store, faults, authenticate, authorize, user, admin });
+  const podPorts = new Map<string, number>();
+  const kubelet = createKubeletBridge({
+    store,
+    faults,
+    authenticate,
+    authorize,
+    user,
+    admin,
+    dial: (ns, pod, port) => {
+      const to = podPorts.get(`${ns}/${pod}:${port}`);
+      return to === undefined ? undefined : net.connect(to, '127.0.0.1');
+    },
+  });
 
   const log = (req: http.IncomingMessage): URL => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -194,6 +212,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     store,
     faults,
     requests,
+    podPorts,
     get metricsFor() {
       return api.metricsFor;
     },

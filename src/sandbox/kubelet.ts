@@ -37,6 +37,8 @@ export function createKubeletBridge(o: {
   /** The user RBAC refusals name. */
   user: string;
   admin: ProxyAdmin;
+  /** Other listeners inside pods (linkerd-viz's Prometheus on 9090): a connection, or undefined. */
+  dial?: (namespace: string, pod: string, port: number) => Duplex | undefined;
 }): KubeletBridge {
   const { store, faults } = o;
   const wss = new WebSocketServer({
@@ -168,6 +170,19 @@ export function createKubeletBridge(o: {
       send(2 * i, p);
       send(2 * i + 1, p);
       if (fault === 'hang') return undefined;
+      const other = port !== listening ? o.dial?.(ns, pod.metadata.name, port) : undefined;
+      if (other) {
+        other.on('data', (d: Buffer) => send(2 * i, d));
+        other.on('end', () => {
+          other.destroy();
+          done();
+        });
+        other.on('error', () => {
+          send(2 * i + 1, Buffer.from(connectionRefused(pod, port)));
+          done();
+        });
+        return other;
+      }
       if (fault === 'refuse' || port !== listening) {
         send(2 * i + 1, Buffer.from(connectionRefused(pod, port)));
         setImmediate(done);

@@ -1,0 +1,402 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { StatReport } from '../src/metrics/stat.js';
+import { instantQuery, urlEndpoint, type Endpoint } from '../src/prometheus/client.js';
+import { queryEgress } from '../src/prometheus/egress.js';
+import { parseSince } from '../src/prometheus/flags.js';
+import { FAMILIES, familyQuery, podsQuery } from '../src/prometheus/queries.js';
+import { runCli } from './helpers/cli.js';
+import { skipWithoutPrometheus, startPromBed, type PromBed } from './helpers/prometheus.js';
+
+/** The report without what only the Prometheus source records. */
+function comparable(text: string): Omit<StatReport, 'source'> {
+  const r = JSON.parse(text) as StatReport;
+  delete r.source;
+  return r;
+}
+
+describe(
+  'egress stat from a real Prometheus (Debian prometheus 2.42)',
+  { skip: skipWithoutPrometheus },
+  () => {
+    let bed: PromBed;
+    const env = () => ({ KUBECONFIG: bed.kubeconfig, EGRESSCTL_PROMETHEUS: undefined });
+    before(async () => {
+      bed = await startPromBed({ pods: 3 });
+      await bed.prom.waitForScrapes({ n: 2 });
+      // The same counters for both sources: freeze the proxies, then wait for a scrape of every one.
+      const at = bed.freeze();
+      await bed.prom.waitForScrapes({ afterMs: at });
+    });
+    after(async () => {
+      await bed?.stop();
+    });
+
+    for (const args of [
+      ['-A'],
+      ['-A', '--by', 'route'],
+      ['-A', '--by', 'network'],
+      ['-n', 'egress-test', '--by', 'pod'],
+      ['-n', 'egress-test', 'po/client'],
+      ['-n', 'egress-test', '-l', 'app=client'],
+    ]) {
+      test(`--prometheus and the pods give the same rows, verdicts and counts: ${args.join(' ')}`, async () => {
+        const [viaProm, viaPods] = await Promise.all([
+          runCli(['egress', 'stat', ...args, '--prometheus', bed.prom.url, '-o', 'json'], { env: env() }),
+          runCli(['egress', 'stat', ...args, '-o', 'json'], { env: env() }),
+        ]);
+        assert.equal(viaPods.code, 0, viaPods.stderr);
+        assert.equal(viaProm.code, 0, viaProm.stderr);
+        assert.equal(viaProm.stderr, '');
+        const p = comparable(viaProm.stdout);
+        const k = comparable(viaPods.stdout);
+        assert.ok(
+          k.rows.length >= (args.includes('route') || args.includes('network') ? 1 : 6),
+          'traffic seen',
+        );
+        assert.deepEqual(p, k);
+        const source = (JSON.parse(viaProm.stdout) as StatReport).source;
+        assert.equal(source?.type, 'prometheus');
+        assert.equal(source?.server, bed.prom.url);
+        assert.equal(source?.since, undefined);
+      });
+    }
+
+    test('the table is the same too', async () => {
+      const [viaProm, viaPods] = await Promise.all([
+        runCli(['egress', 'stat', '-A', '-o', 'wide', '--prometheus', bed.prom.url], { env: env() }),
+        runCli(['egress', 'stat', '-A', '-o', 'wide'], { env: env() }),
+      ]);
+      assert.equal(viaProm.stdout, viaPods.stdout);
+      assert.match(viaProm.stdout, /^Egress totals since each proxy started, across 5 pod\(s\)/);
+    });
+
+    test('EGRESSCTL_PROMETHEUS selects the server like --prometheus', async () => {
+      const r = await runCli(['egress', 'stat', '-A', '-o', 'json'], {
+        env: { ...env(), EGRESSCTL_PROMETHEUS: bed.prom.url },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as StatReport).source?.server, bed.prom.url);
+      const pods = await runCli(['egress', 'stat', '-A', '-o', 'json', '--source', 'pods'], {
+        env: { ...env(), EGRESSCTL_PROMETHEUS: bed.prom.url },
+      });
+      assert.equal((JSON.parse(pods.stdout) as StatReport).source, undefined);
+    });
+
+    test("--source prometheus finds linkerd-viz's Prometheus and port-forwards to its pod", async () => {
+      const [viaViz, viaPods] = await Promise.all([
+        runCli(['egress', 'stat', '-n', 'egress-test', '--source', 'prometheus', '-o', 'json'], {
+          env: env(),
+        }),
+        runCli(['egress', 'stat', '-n', 'egress-test', '-o', 'json'], { env: env() }),
+      ]);
+      assert.equal(viaViz.code, 0, viaViz.stderr);
+      assert.equal(
+        (JSON.parse(viaViz.stdout) as StatReport).source?.server,
+        `linkerd-viz's Prometheus (pod linkerd-viz/${bed.prom.pod}, port-forwarded)`,
+      );
+      assert.deepEqual(comparable(viaViz.stdout), comparable(viaPods.stdout));
+      // Through the API server's pods/portforward, never its services/proxy (linkerd2 #10790).
+      const paths = bed.sb.server.requests.map((r) => r.path);
+      assert.ok(paths.includes(`/api/v1/namespaces/linkerd-viz/pods/${bed.prom.pod}/portforward`));
+      assert.ok(!paths.some((p) => p.includes('/services/')));
+    });
+
+    test('--since 1h: increase() over the window, recorded in the report', async () => {
+      const r = await runCli(['egress', 'stat', '-A', '--since', '1h', '-o', 'json'], { env: env() });
+      assert.equal(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout) as StatReport;
+      assert.deepEqual(j.window, { mode: 'rate', seconds: 3600 });
+      assert.equal(j.source?.since, 3600);
+      assert.ok(j.rows.length >= 6);
+      for (const row of j.rows) {
+        assert.ok((row.requests || row.connections?.opened || 0) > 0, JSON.stringify(row));
+        assert.ok(row.rate !== null && row.rate > 0);
+        assert.equal(row.verdict, 'allowed');
+      }
+      const http = j.rows.find((x) => x.protocol === 'http');
+      assert.ok(http?.latencyMs && http.latencyMs.p50 > 0 && http.latencyMs.p99 >= http.latencyMs.p95);
+    });
+
+    test('the number of queries does not depend on the number of pods, and none names a pod', async () => {
+      const sent: string[] = [];
+      const base = urlEndpoint(new URL(bed.prom.url));
+      const counting: Endpoint = {
+        name: base.name,
+        send: (req) => {
+          sent.push(req.body ?? decodeURIComponent(req.path));
+          return base.send(req);
+        },
+      };
+      const all = await queryEgress(counting, {
+        scope: { namespace: undefined },
+        at: Date.now(),
+        deadlineMs: 10_000,
+      });
+      const one = await queryEgress(counting, {
+        scope: { namespace: 'egress-test', workload: { label: 'pod', name: 'client' } },
+        at: Date.now(),
+        deadlineMs: 10_000,
+      });
+      // The families, the pod counts, hostname labels, proxies, and (few pairs) the pod names.
+      assert.equal(all.queries, FAMILIES.length + 4);
+      assert.equal(one.queries, all.queries);
+      assert.equal(sent.length, 2 * all.queries);
+      assert.ok(!sent.slice(0, all.queries).some((q) => /client/.test(q)));
+      assert.equal(all.proxies, 5);
+      assert.equal(one.proxies, 1);
+    });
+
+    test('over the pod-names limit, rows count their pods instead (one series per row)', async () => {
+      const pods = await runCli(['egress', 'stat', '-A', '-o', 'json'], { env: env() });
+      const k = JSON.parse(pods.stdout) as StatReport;
+      for (const by of ['host', 'route', 'network'] as const) {
+        const [{ toPromStatReport }, base] = [
+          await import('../src/prometheus/egress.js'),
+          urlEndpoint(new URL(bed.prom.url)),
+        ];
+        const p = await queryEgress(base, {
+          scope: { namespace: undefined },
+          by,
+          at: Date.now(),
+          deadlineMs: 10_000,
+          podNamesLimit: 0,
+        });
+        assert.equal(p.queries, FAMILIES.length + 3);
+        const r = toPromStatReport(p, by, base.name);
+        const viaPods =
+          by === 'host'
+            ? k
+            : (JSON.parse(
+                (await runCli(['egress', 'stat', '-A', '--by', by, '-o', 'json'], { env: env() })).stdout,
+              ) as StatReport);
+        assert.deepEqual(
+          r.rows.map((x) => [x.destination, x.requests, x.connections, x.podCount, x.pods]),
+          viaPods.rows.map((x) => [x.destination, x.requests, x.connections, x.pods.length, []]),
+        );
+      }
+    });
+
+    test('a TYPE/NAME target uses the relabelled owner labels', async () => {
+      const r = await runCli(
+        ['egress', 'stat', '-n', 'egress-test', 'deploy/internal-egress', '--prometheus', bed.prom.url],
+        { env: env() },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /across 1 pod\(s\)/);
+      const rc = await runCli(['egress', 'stat', '-n', 'egress-test', 'rc/x', '--prometheus', bed.prom.url], {
+        env: env(),
+      });
+      assert.equal(rc.code, 2);
+      assert.match(
+        rc.stderr,
+        /^error: rc\/x: linkerd-viz's Prometheus has no label for replicationcontrollers/,
+      );
+    });
+
+    test('a scope Prometheus has no proxies for is one line, exit 3', async () => {
+      const r = await runCli(['egress', 'stat', '-n', 'nowhere', '--prometheus', bed.prom.url], {
+        env: env(),
+      });
+      assert.equal(r.code, 3);
+      assert.equal(
+        r.stderr,
+        `error: ${bed.prom.url} has no linkerd-proxy series (proxy_build_info) for pods in namespace nowhere: check that it scrapes the proxies, as linkerd-viz's scrape config does\n`,
+      );
+    });
+  },
+);
+
+/** A fake Prometheus API answering `reply` and recording what it was sent. */
+async function fakeProm(
+  reply: (req: http.IncomingMessage, body: string) => { code: number; body: unknown },
+): Promise<{
+  url: string;
+  seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[];
+  close(): Promise<void>;
+}> {
+  const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      const r = reply(req, body);
+      res.writeHead(r.code, { 'Content-Type': 'application/json' });
+      res.end(typeof r.body === 'string' ? r.body : JSON.stringify(r.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const vector = (
+  result: { metric: Record<string, string>; value: [number, string] }[],
+  warnings?: string[],
+) => ({
+  status: 'success',
+  data: { resultType: 'vector', result },
+  ...(warnings ? { warnings } : {}),
+});
+
+describe('the Prometheus client', () => {
+  test('"status":"error" (400, 422, 503) is one line naming the server and the purpose', async () => {
+    for (const code of [400, 422, 503]) {
+      const f = await fakeProm(() => ({
+        code,
+        body: {
+          status: 'error',
+          errorType: 'bad_data',
+          error: 'invalid parameter "query": 1:5: parse error\nmore',
+        },
+      }));
+      await assert.rejects(
+        instantQuery(urlEndpoint(new URL(f.url)), 'up', {
+          purpose: 'HTTP request statuses',
+          deadlineMs: 5000,
+        }),
+        {
+          name: 'ClusterError',
+          message: `${f.url}: the query for HTTP request statuses failed (HTTP ${code}, bad_data): invalid parameter "query": 1:5: parse error`,
+        },
+      );
+      await f.close();
+    }
+  });
+
+  test('warnings are passed on; NaN and Inf mean no data', async () => {
+    const f = await fakeProm(() => ({
+      code: 200,
+      body: vector(
+        [
+          { metric: { a: '1' }, value: [1, '3'] },
+          { metric: { a: '2' }, value: [1, 'NaN'] },
+          { metric: { a: '3' }, value: [1, '+Inf'] },
+        ],
+        ['partial response: store gateway down'],
+      ),
+    }));
+    const warnings: string[] = [];
+    const r = await instantQuery(urlEndpoint(new URL(f.url)), 'x', {
+      purpose: 'p',
+      deadlineMs: 5000,
+      onWarning: (w) => warnings.push(w),
+    });
+    assert.deepEqual(r, [{ metric: { a: '1' }, value: 3 }]);
+    assert.deepEqual(warnings, [`${f.url}: partial response: store gateway down`]);
+    await f.close();
+  });
+
+  test('the CLI shows warnings on stderr and sends token, headers and basic auth; long queries are POSTed', async () => {
+    const f = await fakeProm(() => ({ code: 200, body: vector([{ metric: {}, value: [1, '2'] }], ['w1']) }));
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egressctl-promauth-'));
+    fs.writeFileSync(path.join(dir, 'token'), 'sekret\n');
+    const u = new URL(f.url);
+    u.username = 'alice';
+    u.password = 'pw';
+    const r = await runCli(
+      ['egress', 'stat', '-A', '--prometheus', u.href, '--prometheus-header', 'X-Scope-OrgID=tenant-1'],
+      {},
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^warning: ${f.url}: w1\n`));
+    assert.equal(f.seen[0]?.headers.authorization, `Basic ${Buffer.from('alice:pw').toString('base64')}`);
+    assert.ok(f.seen.every((s) => s.headers['x-scope-orgid'] === 'tenant-1'));
+    assert.ok(
+      f.seen.some(
+        (s) => s.method === 'POST' && s.headers['content-type'] === 'application/x-www-form-urlencoded',
+      ),
+    );
+    assert.ok(f.seen.some((s) => s.method === 'GET'));
+    f.seen.length = 0;
+    const t = await runCli(
+      ['egress', 'stat', '-A', '--prometheus', f.url, '--prometheus-token-file', path.join(dir, 'token')],
+      {},
+    );
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal(f.seen[0]?.headers.authorization, 'Bearer sekret');
+    fs.rmSync(dir, { recursive: true, force: true });
+    await f.close();
+  });
+
+  test('refusals, wrong servers and closed ports are one line, exit 3', async () => {
+    const f = await fakeProm((req) =>
+      req.headers.authorization ? { code: 502, body: '<html>bad gateway</html>' } : { code: 401, body: 'no' },
+    );
+    const r = await runCli(['egress', 'stat', '-A', '--prometheus', f.url], {});
+    assert.equal(r.code, 3);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: ${f.url}: the query for .* was refused \\(HTTP 401\\): check --prometheus-token-file, the URL's user:password, or --prometheus-header\n$`,
+      ),
+    );
+    const u = new URL(f.url);
+    u.username = 'a';
+    const w = await runCli(['egress', 'stat', '-A', '--prometheus', u.href], {});
+    assert.equal(w.code, 3);
+    assert.match(w.stderr, /got HTTP 502 without a Prometheus answer: is this the Prometheus HTTP API/);
+    assert.doesNotMatch(w.stderr, /a@/, 'credentials are never printed');
+    await f.close();
+    const closed = await runCli(['egress', 'stat', '-A', '--prometheus', f.url], {});
+    assert.equal(closed.code, 3);
+    assert.match(
+      closed.stderr,
+      /^error: http:\/\/127\.0\.0\.1:\d+: the query for .* failed: ECONNREFUSED: check the URL and that Prometheus is up\n$/,
+    );
+  });
+
+  test('bad flags are usage errors (exit 2)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--prometheus', 'ftp://x'], /invalid --prometheus "ftp:\/\/x": want an http:\/\/ or https:\/\/ URL/],
+      [['--prometheus', 'nope'], /invalid --prometheus "nope"/],
+      [['--since', 'soon'], /invalid value "soon" for --since/],
+      [['--since', '1h', '--source', 'pods'], /--since needs Prometheus/],
+      [['--prometheus', 'http://x', '--source', 'pods'], /--source pods reads the proxies/],
+      [
+        ['--prometheus', 'http://x', '--prometheus-header', 'novalue'],
+        /invalid --prometheus-header "novalue"/,
+      ],
+      [['--prometheus', 'http://x', '--interval', '5s'], /--interval and --watch scrape the proxies twice/],
+      [
+        ['--prometheus', 'http://x', '--prometheus-token-file', '/nonexistent/t'],
+        /cannot read --prometheus-token-file \/nonexistent\/t: ENOENT/,
+      ],
+    ];
+    for (const [args, re] of cases) {
+      const r = await runCli(['egress', 'stat', '-A', ...args], {});
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+  });
+
+  test('--since takes Prometheus durations', () => {
+    assert.equal(parseSince('1h'), 3600);
+    assert.equal(parseSince('7d'), 604800);
+    assert.equal(parseSince('1w2d'), 777600);
+    assert.equal(parseSince('1d12h'), 129600);
+    assert.equal(parseSince('90'), 90);
+    assert.throws(() => parseSince(''), /invalid value/);
+    assert.throws(() => parseSince('0s'), /invalid value/);
+  });
+
+  test('the queries are one sum by per family over the row labels', () => {
+    const q = familyQuery(FAMILIES[0]!, { namespace: 'egress-test' }, { windowSeconds: 3600, perPod: false });
+    assert.equal(
+      q,
+      'sum by (parent_kind,parent_namespace,parent_name,parent_port,route_kind,route_namespace,route_name,hostname,target_ip,target_port,http_status,grpc_status,error) (' +
+        'increase({__name__="outbound_http_route_request_statuses_total",parent_kind="EgressNetwork",namespace="egress-test"}[3600s]) or ' +
+        'increase({__name__="outbound_http_route_request_statuses_total",parent_kind="default",parent_name="egress-fallback",namespace="egress-test"}[3600s]))',
+    );
+    assert.doesNotMatch(podsQuery({ namespace: undefined }, {}), /increase/);
+  });
+});

@@ -708,6 +708,7 @@ const rows: Row[] = [
       pods: 1,
       rate: 5,
       tls: true,
+      prometheus: false,
       demo: false,
       kubeconfig: undefined,
     },

@@ -12,7 +12,7 @@ const WAIT_MS = 10_000;
  * step's `| grep`, as the guide reads it), and waits (bounded) until the simulated traffic shows the
  * change before going on. The commands run in this process, through a kubeconfig and the API server's
  * socket like any client: a new Node process per command costs about 0.3 s of startup, and the guide
- * has about 25 of them (test/sandbox.test.ts replays the same table with the built CLI, one process
+ * has nearly thirty (test/sandbox.test.ts replays the same table with the built CLI, one process
  * per command).
  */
 export async function runDemo(sb: Sandbox, kubeconfig: string, deps: Deps): Promise<number> {

@@ -7,7 +7,15 @@ import path from 'node:path';
 import { DESTINATIONS, startSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
 import { SERVED } from '../src/sandbox/resources.js';
 import type { StatReport } from '../src/metrics/stat.js';
-import { GUIDE, type GuideCommand, type GuideStep, type GuideStepId } from '../src/sandbox/guide.js';
+import {
+  commandLine,
+  grepOutput,
+  GUIDE,
+  waitsOf,
+  type GuideCommand,
+  type GuideStep,
+  type GuideStepId,
+} from '../src/sandbox/guide.js';
 import { BIN, runCli } from './helpers/cli.js';
 import { assertTranscript, renderTranscript, type TranscriptEntry } from './helpers/transcript.js';
 
@@ -36,8 +44,7 @@ test('the sandbox starts and stops cleanly many times in one run', async () => {
 
 test('every URL a guide step waits for is one the sandbox sends traffic to', () => {
   const sent = new Set(DESTINATIONS.map((d) => d.url));
-  for (const step of GUIDE)
-    if (step.waitFor) assert.ok(sent.has(step.waitFor.url), `${step.id}: ${step.waitFor.url}`);
+  for (const step of GUIDE) for (const w of waitsOf(step)) assert.ok(sent.has(w.url), `${step.id}: ${w.url}`);
 });
 
 describe('the Linkerd egress guide, end to end against the sandbox with the real CLI', () => {
@@ -67,12 +74,14 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
     const entries: TranscriptEntry[] = [];
     const exec = async (c: GuideCommand) => {
       const r = await runCli([...c.args], { env });
-      assert.equal(r.code, c.exitCode, `egressctl ${c.args.join(' ')}: ${r.stderr}`);
-      entries.push({ args: c.args, stdout: r.stdout, stderr: r.stderr, code: r.code });
+      const command = commandLine(c);
+      assert.equal(r.code, c.exitCode, `${command}: ${r.stderr}`);
+      const stdout = grepOutput(c, r.stdout);
+      if (c.grep?.length) assert.notEqual(stdout, '', `${command} printed no line`);
+      entries.push({ command, stdout, stderr: r.stderr, code: r.code });
     };
     for (const c of step.run) await exec(c);
-    const w = step.waitFor;
-    if (w) await until(w.why, () => sb.latest().get(w.url)?.verdict === w.verdict);
+    for (const w of waitsOf(step)) await until(w.why, () => sb.latest().get(w.url)?.verdict === w.verdict);
     for (const c of step.show) await exec(c);
     return () =>
       assertTranscript(`guide-${i + 1}-${step.id}.md`, renderTranscript(`${i + 1}. ${step.title}`, entries));
@@ -115,6 +124,16 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
           'HTTPS without a TLSRoute is opaque TCP',
         );
         assert.equal(row('tcp-egress-allow', '198.51.100.60:5432')?.verdict, 'allowed');
+        // The step greps like the guide; the whole --egress body it used to print is still pinned here.
+        const args = ['proxy-metrics', '-n', 'egress-test', 'po/client', '--egress'];
+        const body = await runCli(args, { env });
+        assert.equal(body.code, 0, body.stderr);
+        assertTranscript(
+          'guide-1-allow-all-egress-metrics.md',
+          renderTranscript('1. The whole --egress body under Allow', [
+            { command: `egressctl ${args.join(' ')}`, ...body },
+          ]),
+        );
       },
     },
     'deny-all': {
@@ -146,12 +165,12 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
       },
     },
     'allow-get': {
-      name: 'allow GET /get: the HTTPRoute is accepted by the simulated controller, then only /get goes through',
+      name: 'allow GET /get: HTTPRoute httpbin-get is accepted by the simulated controller, then only /get goes through',
       check: async () => {
         const route = sb.server.store.get(
           SERVED.find((r) => r.kind === 'HTTPRoute' && r.group === 'gateway.networking.k8s.io')!,
           'egress-test',
-          'http-httpbin-org-get',
+          'httpbin-get',
         );
         const conds = (
           route?.status?.parents as {
@@ -165,31 +184,59 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
           ['Accepted=True', 'ResolvedRefs=True'],
         );
         const row = await window();
-        assert.equal(row('http-httpbin-org-get', 'httpbin.org')?.verdict, 'allowed');
+        assert.equal(row('httpbin-get', 'httpbin.org')?.verdict, 'allowed');
         assert.equal(row('http-egress-deny', 'google.com')?.verdict, 'denied');
+        // The guide's route matches the path on every host of the port, as Linkerd reads it.
+        const other = await runCli(['egress', 'check', 'http://google.com/get', '-o', 'json'], { env });
+        assert.equal(other.code, 0, other.stderr);
+        assert.equal((JSON.parse(other.stdout) as { route: { name: string } }).route.name, 'httpbin-get');
       },
     },
     'allow-tls': {
       // The step itself asserts `egress check https://httpbin.org` exits 1 before the TLSRoute.
-      name: 'HTTPS fails until a TLSRoute allows it by SNI',
+      name: 'HTTPS fails until TLSRoute tls-egress allows it by SNI',
       check: async () => {
         const row = await window();
-        assert.equal(row('tls-httpbin-org', 'httpbin.org')?.verdict, 'allowed');
+        assert.equal(row('tls-egress', 'httpbin.org')?.verdict, 'allowed');
         assert.equal(row('tls-egress-deny', 'github.com')?.verdict, 'denied');
         assert.equal((await runCli(['egress', 'check', 'https://httpbin.org'], { env })).code, 0);
       },
     },
-    'redirect-http': {
-      name: 'redirect plaintext HTTP to internal-egress: redirected rows name the Service',
+    'grpc-tcp': {
+      name: 'GRPCRoute and TCPRoute: gRPC is counted as gRPC with its status, Postgres opens through the TCPRoute',
+      check: async () => {
+        const row = await window();
+        const g = row('grpcbin', 'grpcb.in');
+        assert.deepEqual(
+          [g?.protocol, g?.verdict, Object.keys(g?.statuses ?? {})],
+          ['grpc', 'allowed', ['OK']],
+        );
+        const t = row('postgres', '198.51.100.60:5432');
+        assert.deepEqual([t?.protocol, t?.verdict, t?.connections?.forbidden], ['tcp', 'allowed', 0]);
+      },
+    },
+    'final-state': {
+      name: "the guide's final state: redirected rows name the Service, all TLS is allowed, the guide's cases pass live",
       check: async () => {
         const row = await window();
         const g = row('unencrypted-http', 'google.com');
         assert.deepEqual([g?.verdict, g?.redirectTo], ['redirected', 'egress-test/internal-egress:80']);
-        assert.equal(
-          row('http-httpbin-org-get', 'httpbin.org')?.verdict,
-          'allowed',
-          'the longer path still wins',
+        assert.equal(row('httpbin-get', 'httpbin.org')?.verdict, 'allowed', 'the longer path still wins');
+        assert.equal(row('tls-egress', 'github.com')?.verdict, 'allowed', 'a TLSRoute without hostnames');
+        const tls = sb.server.store.get(
+          SERVED.find((r) => r.kind === 'TLSRoute')!,
+          'egress-test',
+          'tls-egress',
         );
+        assert.equal(
+          (tls?.spec as { hostnames?: string[] }).hostnames,
+          undefined,
+          're-applying drops hostnames',
+        );
+        // The cases written for the guide's final state (examples/guide/), against the live cluster.
+        const cases = await runCli(['egress', 'check', '--cases', 'examples/guide-cases.yaml'], { env });
+        assert.equal(cases.code, 0, cases.stdout + cases.stderr);
+        assert.match(cases.stdout, /^\d+ passed, 0 failed$/m);
       },
     },
     check: {
@@ -203,7 +250,9 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
           !d.assumptions.some((a) => a.includes('--assume-accepted')),
           'live status is used, not assumed',
         );
-        const from = await runCli(['egress', 'check', 'https://github.com', '--from', 'po/client'], { env });
+        const from = await runCli(['egress', 'check', 'tcp://198.51.100.60:5432', '--from', 'po/client'], {
+          env,
+        });
         assert.equal(from.code, 1);
         const missing = await runCli(['egress', 'check', 'https://github.com', '--from', 'po/nope'], { env });
         assert.equal(missing.code, 3);
@@ -313,25 +362,43 @@ test('egressctl sandbox prints the kubeconfig export, serves until SIGINT, saves
   });
 });
 
-test('npm run demo: the whole guide, exit 0', async () => {
+test("npm run demo: the whole guide, exit 0, with the guide's names and grep lines", async (t) => {
+  const started = Date.now();
   const child = spawn(process.execPath, [BIN, 'sandbox', '--demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  // A figure to read, not a timed assertion (README says how long the demo takes).
+  t.diagnostic(`the demo took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   assert.equal(code, 0, out);
-  for (const step of ['# 1.', '# 2.', '# 3.', '# 4.', '# 5.', '# 6.', 'Done.'])
+  for (const step of ['# 1.', '# 2.', '# 3.', '# 4.', '# 5.', '# 6.', '# 7.', 'Done.'])
     assert.ok(out.includes(step), step);
   // The demo walks the same table the guide test replays: every step's title and command, in order.
   let at = 0;
   for (const [i, step] of GUIDE.entries())
     for (const line of [
       `# ${i + 1}. ${step.title}\n`,
-      ...[...step.run, ...step.show].map((c) => `$ egressctl ${c.args.join(' ')}\n`),
+      ...[...step.run, ...step.show].map((c) => `$ ${commandLine(c)}\n`),
     ]) {
       const found = out.indexOf(line, at);
       assert.ok(found >= at, `the demo prints, in order: ${line}`);
       at = found + line.length;
     }
+  // The guide's own lines, as its greps show them (values other than 0 are timing).
+  const EN =
+    'parent_group="policy.linkerd.io",parent_kind="EgressNetwork",parent_namespace="egress-test",parent_name="all-egress-traffic"';
+  for (const series of [
+    `outbound_http_route_request_statuses_total{${EN},parent_port="80",parent_section_name="",route_group="",route_kind="default",route_namespace="",route_name="http-egress-allow",hostname="httpbin.org",http_status="200",error=""} `,
+    `outbound_http_route_request_statuses_total{${EN},parent_port="80",parent_section_name="",route_group="",route_kind="default",route_namespace="",route_name="http-egress-deny",hostname="httpbin.org",http_status="403",error=""} `,
+    `outbound_http_route_request_statuses_total{${EN},parent_port="80",parent_section_name="",route_group="gateway.networking.k8s.io",route_kind="HTTPRoute",route_namespace="egress-test",route_name="httpbin-get",hostname="httpbin.org",http_status="200",error=""} `,
+    `outbound_tls_route_open_total{${EN},parent_port="443",parent_section_name="",route_group="gateway.networking.k8s.io",route_kind="TLSRoute",route_namespace="egress-test",route_name="tls-egress",hostname="httpbin.org"} `,
+    `outbound_tls_route_close_total{${EN},parent_port="443",parent_section_name="",route_group="",route_kind="default",route_namespace="",route_name="tls-egress-deny",hostname="github.com",error="forbidden"} `,
+  ])
+    assert.match(out, new RegExp(`^${series.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[1-9]\\d*$`, 'm'), series);
+  assert.match(out, /GRPCRoute\/grpcbin\s+grpcb\.in\s+allowed/);
+  assert.match(out, /TCPRoute\/postgres\s+198\.51\.100\.60:5432\s+allowed/);
+  // It ends in the guide's final state.
   assert.match(out, /HTTPRoute\/unencrypted-http\s+google\.com\s+redirected/);
+  assert.match(out, /TLSRoute\/tls-egress\s+github\.com\s+allowed/);
 });

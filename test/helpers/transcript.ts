@@ -10,7 +10,9 @@ export const UPDATE = process.env.UPDATE_TRANSCRIPTS === '1';
 
 /** One command as a user typed it, what it printed and how it exited. */
 export interface TranscriptEntry {
-  args: readonly string[];
+  /** The line as typed after `$ `: `egressctl ARGS`, with the step's `| grep` when it has one. */
+  command: string;
+  /** What the whole line printed on stdout (after its grep). */
   stdout: string;
   stderr: string;
   code: number | null;
@@ -78,7 +80,7 @@ function normaliseStatTable(lines: string[]): string[] {
 export function renderTranscript(title: string, entries: TranscriptEntry[]): string {
   const blocks = entries.map((e) => {
     const output = normaliseOutput(`${e.stdout}${e.stderr}`).trimEnd();
-    return `\`\`\`\n$ egressctl ${e.args.join(' ')}\n${output}\n\`\`\`\n\nExit code: ${e.code}\n`;
+    return `\`\`\`\n$ ${e.command}\n${output}\n\`\`\`\n\nExit code: ${e.code}\n`;
   });
   return `# ${title}\n\n${blocks.join('\n')}`;
 }

@@ -35,7 +35,7 @@ export async function scrapeRound(
   const { scrapePods } = await import('../kube/scrape.js');
   const { isEgressFamily } = await import('../metrics/egress.js');
   const { detachExposition, newInterner } = await import('../metrics/detach.js');
-  const { parseMetrics } = await import('../metrics/parse.js');
+  const { parseMetrics, prefilterMetrics } = await import('../metrics/parse.js');
   // --timeout bounds each round, lookups included, not the whole --watch.
   client.restartDeadline();
   const all = await resolvePods(client, selection);
@@ -51,6 +51,8 @@ export async function scrapeRound(
     deadlineMs: o.timeoutMs,
     podTimeoutMs: o.podTimeoutMs,
     signal: deps.signal,
+    // Most of a proxy's body is families stat never reads: they are never decoded.
+    decode: (body) => prefilterMetrics(body, isEgressFamily),
     onResult: (_i, _n, r) => {
       const id = `${r.namespace}/${r.pod}`;
       if (r.body === undefined) {

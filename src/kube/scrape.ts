@@ -23,6 +23,8 @@ export interface ScrapeOptions {
   podTimeoutMs: number;
   connectTimeoutMs?: number;
   signal?: AbortSignal | undefined;
+  /** The text of a 200 body (its UTF-8 by default): a caller that reads only part of it can skip the rest. */
+  decode?: (body: Buffer) => string;
   /**
    * Called once per result as it finishes, with its index in the returned order and the total, so
    * callers can stream output in order and drop bodies they have written.
@@ -91,7 +93,7 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
               error: `pod ${base.namespace}/${base.pod}: the proxy answered HTTP ${res.statusCode} on /metrics${first ? `: ${first}` : ''}`,
             };
           } else {
-            r = { ...where, body: res.body.toString('utf8') };
+            r = { ...where, body: o.decode ? o.decode(res.body) : res.body.toString('utf8') };
           }
         } catch (e) {
           r = { ...where, error: errorMessage(e) };

@@ -396,7 +396,11 @@ export function mergeModels(models: EgressModel[]): EgressRow[] {
   return sortRows([...out.values()]);
 }
 
-/** Stable order: captured before uncaptured, then network, port, protocol, route, destination. */
+/**
+ * Stable order: captured before uncaptured, then network, port, protocol, route, destination, and last
+ * the pods (rows grouped by pod differ only there; without it their order would be the order the
+ * scrapes finished in).
+ */
 export function sortRows(rows: EgressRow[]): EgressRow[] {
   const k = (r: EgressRow) =>
     [
@@ -406,6 +410,7 @@ export function sortRows(rows: EgressRow[]): EgressRow[] {
       r.route.default ? '1' : '0',
       r.route.name,
       r.destination,
+      [...r.pods].sort().join(','),
     ].join('\u0000');
   return rows.sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
 }

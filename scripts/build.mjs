@@ -29,7 +29,7 @@ await build({
 // test/cli.test.ts checks that the pre-rendered text equals what the program prints.
 const { main, buildProgram } = await import(new URL('../dist/main.js', import.meta.url).href);
 const texts = {};
-const render = async (argv) => {
+const render = async (argv, invokedAs) => {
   let out = '';
   const sink = { write: (s) => (out += s) };
   const deps = {
@@ -40,18 +40,29 @@ const render = async (argv) => {
     cwd: process.cwd(),
     signal: new AbortController().signal,
     now: Date.now,
+    ...(invokedAs ? { invokedAs } : {}),
   };
   const code = await main(argv, deps);
   if (code !== 0) throw new Error(`pre-rendering ${argv.join(' ')} exited ${code}: ${out}`);
   return out;
 };
-const walk = async (cmd, path) => {
-  texts[[...path, '--help'].join(' ')] = await render([...path, '--help']);
-  for (const sub of cmd.commands) await walk(sub, [...path, sub.name()]);
+// Run as kubectl-egress the tree is the plugin's (egress verbs top level, `kubectl egress` in the text):
+// its texts are keyed `kubectl-egress …`. Hidden commands (`__complete`, the old `egress` group) are
+// rendered at run time.
+const walk = async (cmd, path, invokedAs) => {
+  const key = [...(invokedAs ? [invokedAs] : []), ...path, '--help'].join(' ');
+  texts[key] = await render([...path, '--help'], invokedAs);
+  for (const sub of cmd.commands) if (!sub._hidden) await walk(sub, [...path, sub.name()], invokedAs);
 };
 await walk(
   buildProgram(null, () => {}),
   [],
 );
+await walk(
+  buildProgram(null, () => {}, undefined, { plugin: true }),
+  [],
+  'kubectl-egress',
+);
 texts['--version'] = await render(['--version']);
+texts['kubectl-egress --version'] = await render(['--version'], 'kubectl-egress');
 writeFileSync(new URL('../dist/help.json', import.meta.url), JSON.stringify(texts));

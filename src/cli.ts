@@ -9,13 +9,42 @@ import * as egressPlan from './commands/egress-plan.js';
 import * as egressRoute from './commands/egress-route.js';
 import * as egressStat from './commands/egress-stat.js';
 import type { CommandInput, CommandModule } from './commands/flags.js';
+import * as completion from './commands/completion.js';
 import * as proxyMetrics from './commands/proxy-metrics.js';
 import * as sandbox from './commands/sandbox.js';
+import * as version from './commands/version.js';
 import type { Deps } from './deps.js';
 import { UsageError } from './errors.js';
 import { commandDeadline, toGlobalOptions, type GlobalFlags } from './options/global.js';
 
-export const VERSION = '0.1.0';
+export const VERSION = version.CLIENT_VERSION;
+
+/** The executable name kubectl runs for `kubectl egress` (package.json `bin`). */
+export const PLUGIN_BIN = 'kubectl-egress';
+
+/** How the program was invoked: as `egressctl`, or as the kubectl plugin (`kubectl egress`). */
+export interface ProgramShape {
+  plugin?: boolean;
+}
+
+/** Which shape an executable's name (process.argv[1]'s basename, without `.js`) asks for. */
+export function shapeOf(invokedAs: string | undefined): ProgramShape {
+  const base = (invokedAs ?? '').replace(/\.(c|m)?js$/, '');
+  return { plugin: base === PLUGIN_BIN || base === 'kubectl_complete-egress' };
+}
+
+/**
+ * Help, examples and error lines are written for `egressctl egress …`; as a plugin they say what the user
+ * types instead (`kubectl egress stat`, `kubectl egress proxy-metrics`). One rewrite, applied where text
+ * leaves the program, so no command spells its invocation twice. `egressctl.linkerd.io` and the field
+ * manager's default (`"egressctl"`) are left alone: only `egressctl` followed by a space and a word is
+ * an invocation.
+ */
+export function toPluginText(text: string): string {
+  return text
+    .replace(/\begressctl egress (?=[a-z])/g, 'kubectl egress ')
+    .replace(/\begressctl (?=[a-z-])/g, 'kubectl egress ');
+}
 
 /** What an action does with a command's validated options: run it (or, in tests, capture them). */
 export type Runner = (mod: CommandModule, options: unknown, deps: Deps) => Promise<number>;
@@ -30,8 +59,11 @@ export function buildProgram(
   deps: Deps,
   onExit: (code: number) => void,
   runner: Runner = runCommand,
+  shape: ProgramShape = {},
 ): Command {
-  const program = new Command('egressctl')
+  const plugin = shape.plugin === true;
+  const say = plugin ? toPluginText : (t: string) => t;
+  const program = new Command(plugin ? 'kubectl egress' : 'egressctl')
     .description('See and control Linkerd egress traffic: proxy metrics, EgressNetworks, Gateway API routes')
     .version(VERSION, '--version', 'print the version')
     .addOption(
@@ -49,14 +81,13 @@ export function buildProgram(
     .addOption(new Option('-v, --verbose', 'print details of failures on stderr'))
     .showSuggestionAfterError()
     .configureOutput({
-      writeOut: (s) => deps.out.write(s),
-      writeErr: (s) => deps.err.write(s),
+      writeOut: (s) => deps.out.write(say(s)),
+      writeErr: (s) => deps.err.write(say(s)),
       outputError: (s, write) => write(s.replace(/^error: /, 'error: ')),
     })
     .exitOverride();
-  program.addHelpText(
-    'after',
-    `
+  program.addHelpText('after', () =>
+    say(`
 Examples:
   egressctl proxy-metrics -n egress-test po/client          # raw proxy metrics, like linkerd dg proxy-metrics
   egressctl egress stat -n egress-test deploy/web           # what left the cluster, and what policy did to it
@@ -66,7 +97,7 @@ Examples:
   egressctl sandbox                                         # a simulated cluster to try it all
 
 Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 cluster or partial failure.
-`,
+`),
   );
 
   const wire = (mod: CommandModule): Command =>
@@ -94,12 +125,8 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
   // Each module types its own options; here they are only passed from validate() to run().
   const m = (mod: unknown) => wire(mod as CommandModule);
 
-  program.addCommand(m(proxyMetrics));
-  const egress = new Command('egress').description(
-    'See and shape egress traffic (EgressNetworks and their routes)',
-  );
   // see · change · know before you ship
-  for (const mod of [
+  const egressModules = [
     egressStat,
     egressDeny,
     egressAllow,
@@ -109,9 +136,31 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
     egressCheck,
     egressLint,
     egressPlan,
-  ])
-    egress.addCommand(m(mod));
-  program.addCommand(egress);
+  ];
+  const egressGroup = (): Command => {
+    const group = new Command('egress').description(
+      'See and shape egress traffic (EgressNetworks and their routes)',
+    );
+    for (const mod of egressModules) group.addCommand(m(mod));
+    return group;
+  };
+  const egress = egressGroup();
+  const parents = [program];
+  if (plugin) {
+    // `kubectl egress` is already the egress group: its verbs are top level, built from the same group
+    // so that a verb added to it appears here too.
+    for (const sub of [...egress.commands]) program.addCommand(sub);
+    program.addCommand(m(proxyMetrics));
+    // `kubectl egress egress stat` was the only spelling before the plugin tree; scripts that use it keep
+    // working, unlisted.
+    program.addCommand(egressGroup(), { hidden: true });
+  } else {
+    program.addCommand(m(proxyMetrics));
+    program.addCommand(egress);
+    parents.push(egress);
+  }
+  program.addCommand(m(version));
+  program.addCommand(m(completion));
   program.addCommand(m(sandbox));
   // addCommand() does not copy these settings to subcommands: apply them to the whole tree.
   const inherit = (cmd: Command): void => {
@@ -121,8 +170,7 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
     }
   };
   inherit(program);
-  for (const parent of [program, egress])
-    parent.addCommand(helpCommand(parent).copyInheritedSettings(program));
+  for (const parent of parents) parent.addCommand(helpCommand(parent).copyInheritedSettings(program));
   return program;
 }
 

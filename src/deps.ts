@@ -38,6 +38,11 @@ export interface Deps {
    * it at a sandbox API server in-process. The caller closes the client.
    */
   kube: (settings: ConnectSettings) => Promise<KubeClient>;
+  /**
+   * The executable's name as run (process.argv[1]'s basename): `kubectl-egress` (or
+   * `kubectl_complete-egress`) makes the program the kubectl plugin, whose egress verbs are top level.
+   */
+  invokedAs?: string;
 }
 
 /** Colour is on only for a TTY, and never with NO_COLOR set (https://no-color.org). */

@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
-import { buildProgram } from './cli.js';
+import path from 'node:path';
+import { buildProgram, shapeOf, toPluginText } from './cli.js';
 
 export { buildProgram };
 import type { Deps } from './deps.js';
@@ -19,7 +20,15 @@ export async function main(argv: string[], outer: Deps): Promise<number> {
       outer.ownShutdown?.(graceMs);
     },
   };
-  const program = buildProgram(deps, (c) => (code = c));
+  const shape = shapeOf(deps.invokedAs);
+  const say = shape.plugin ? toPluginText : (t: string) => t;
+  const program = buildProgram(deps, (c) => (code = c), undefined, shape);
+  // The shells' completion scripts and kubectl_complete-egress ask here (cobra's protocol); it is not a
+  // command of the tree it walks, and it never fails: a broken completion must not print errors.
+  if (argv[0] === '__complete') {
+    const { runComplete } = await import('./commands/complete.js');
+    return runComplete(program, argv.slice(1), deps);
+  }
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   // A command stopped by Ctrl-C that did not finish cleanly exits 130 or 143 whatever it failed with
   // (a pod "interrupted", a request cut off). One that ends on Ctrl-C by design (`stat --watch`, `sandbox`)
@@ -33,7 +42,7 @@ export async function main(argv: string[], outer: Deps): Promise<number> {
     const exit = interrupted(exitCodeOf(e));
     // commander has already printed its own errors (and --help / --version their text).
     if (e instanceof CommanderError) return exit;
-    deps.err.write(`error: ${errorMessage(e)}\n`);
+    deps.err.write(say(`error: ${errorMessage(e)}\n`));
     if (verbose) {
       if (e instanceof EgressctlError) {
         if (e.detail) deps.err.write(`${e.detail}\n`);
@@ -60,7 +69,7 @@ const UNWIND_MS = 900;
  * output must flush first. The first SIGINT or SIGTERM aborts `deps.signal`, which every request,
  * port-forward and credential plugin listens to; a second one exits at once.
  */
-export async function runProcess(): Promise<void> {
+export async function runProcess(o: { argv?: string[] } = {}): Promise<void> {
   const controller = new AbortController();
   const shutdown = { owned: false, graceMs: UNWIND_MS };
   const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
@@ -84,10 +93,12 @@ export async function runProcess(): Promise<void> {
     stdin: () => readStdin(),
     ownShutdown: (graceMs) => Object.assign(shutdown, { owned: true, graceMs }),
     kube: async (settings) => (await import('./kube/rest.js')).connect(settings, process.env),
+    // npm links each `bin` name to the same script, so the name it was run by is the only difference.
+    invokedAs: path.basename(process.argv[1] ?? 'egressctl'),
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.exitCode = await main(process.argv.slice(2), deps);
+  process.exitCode = await main(o.argv ?? process.argv.slice(2), deps);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from './helpers/cli.js';
+import { pluginBinDir } from './helpers/plugin.js';
 
 test('--version prints the package version and exits 0', async () => {
   const r = await runCli(['--version']);
@@ -44,13 +45,22 @@ test('pre-rendered --help and --version are exactly what the program prints', as
     string
   >;
   assert.ok(Object.keys(texts).length >= 12);
-  for (const [key, text] of Object.entries(texts)) {
-    const args = key.split(' ');
-    const live = await runCli(args, { env: { EGRESSCTL_NO_PRERENDER: '1' } });
-    assert.equal(live.code, 0, key);
-    assert.equal(live.stdout, text, key);
-    const fast = await runCli(args);
-    assert.equal(fast.stdout, text, key);
+  // Keys `kubectl-egress …` are the plugin's texts: run through the kubectl-egress link.
+  const links = pluginBinDir();
+  try {
+    for (const [key, text] of Object.entries(texts)) {
+      const words = key.split(' ');
+      const plugin = words[0] === 'kubectl-egress';
+      const args = plugin ? words.slice(1) : words;
+      const bin = plugin ? { bin: links.kubectlEgress } : {};
+      const live = await runCli(args, { env: { EGRESSCTL_NO_PRERENDER: '1' }, ...bin });
+      assert.equal(live.code, 0, key);
+      assert.equal(live.stdout, text, key);
+      const fast = await runCli(args, bin);
+      assert.equal(fast.stdout, text, key);
+    }
+  } finally {
+    links.remove();
   }
 });
 

@@ -765,6 +765,42 @@ const rows: Row[] = [
     error: 'error: invalid value "0" for --rate: want a whole number from 1 to 1000',
     code: 2,
   },
+  // ── version ──
+  {
+    argv: 'version',
+    command: 'version',
+    options: { global: G, client: false, output: 'text', linkerdNamespace: 'linkerd', namespace: undefined },
+  },
+  {
+    argv: 'version --client -o json -n shop --linkerd-namespace mesh',
+    command: 'version',
+    options: { global: G, client: true, output: 'json', linkerdNamespace: 'mesh', namespace: 'shop' },
+  },
+  {
+    argv: 'version -o yaml',
+    error:
+      "error: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are text, json.",
+    code: 2,
+  },
+  {
+    argv: 'version --linkerd-namespace Bad_NS',
+    error:
+      'error: invalid --linkerd-namespace "Bad_NS": must be a DNS-1123 label: at most 63 lowercase letters, digits and \'-\'',
+    code: 2,
+  },
+  // ── completion ──
+  { argv: 'completion zsh', command: 'completion', options: { shell: 'zsh' } },
+  {
+    argv: 'completion',
+    error: "error: missing required argument 'shell'",
+    code: 2,
+  },
+  {
+    argv: 'completion tcsh',
+    error:
+      "error: command-argument value 'tcsh' is invalid for argument 'shell'. Allowed choices are bash, zsh, fish, powershell.",
+    code: 2,
+  },
 ];
 
 function expectPlan(o: Record<string, unknown>): unknown {

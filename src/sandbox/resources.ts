@@ -32,8 +32,21 @@ export function servedFrom(k: KindEntry): ServedResource {
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-/** Every kind of the registry (src/kinds.ts) at the version the store keeps it in (the one egressctl writes). */
-export const SERVED: ServedResource[] = KINDS.map(servedFrom);
+/**
+ * Every kind of the registry (src/kinds.ts), as discovery describes it, and ConfigMaps: egressctl itself
+ * never lists them, but `egressctl version` reads Linkerd's version from the `linkerd-config` one, as
+ * `linkerd version` does.
+ */
+const CONFIG_MAP: ServedResource = {
+  group: '',
+  version: 'v1',
+  kind: 'ConfigMap',
+  plural: 'configmaps',
+  singular: 'configmap',
+  namespaced: true,
+  shortNames: ['cm'],
+};
+export const SERVED: ServedResource[] = [...KINDS.map(servedFrom), CONFIG_MAP];
 
 /**
  * Every version of every kind the API server serves (a CRD's served versions, src/kinds.ts `versions`).
@@ -45,7 +58,7 @@ export const SERVED_VERSIONS: ServedResource[] = KINDS.flatMap((k) =>
     ...servedFrom(k),
     version,
   })),
-);
+).concat(CONFIG_MAP);
 
 /** The entry the store keeps objects of `r` under (same group and kind, the storage version). */
 export function storageOf(r: ServedResource): ServedResource {

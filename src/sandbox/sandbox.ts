@@ -96,6 +96,7 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
       if (r) store.load(r, obj);
     }
   } else if ((o.scenario ?? 'guide') === 'guide') {
+    world.linkerdControlPlane();
     world.namespace('egress-test', {}, { 'config.linkerd.io/proxy-metrics-hostname-labels': 'true' });
     world.deployment('egress-test', 'internal-egress', { replicas: 1 });
     world.service('egress-test', 'internal-egress', { port: 80, selector: { app: 'internal-egress' } });

@@ -50,7 +50,7 @@ export class World {
     const injected = o.injected ?? true;
     const proxy = {
       name: 'linkerd-proxy',
-      image: 'cr.l5d.io/linkerd/proxy:edge-26.8.3',
+      image: `cr.l5d.io/linkerd/proxy:${SANDBOX_LINKERD_VERSION}`,
       ports: [
         { name: 'linkerd-proxy', containerPort: 4143, protocol: 'TCP' },
         { name: 'linkerd-admin', containerPort: o.adminPort ?? 4191, protocol: 'TCP' },
@@ -224,6 +224,52 @@ export class World {
     return cj;
   }
 
+  /**
+   * Linkerd's control plane as `linkerd version` and `egressctl version` see it: namespace `linkerd`
+   * (labelled as `linkerd install` labels it), the `linkerd-config` ConfigMap whose `values` hold the
+   * Helm values (`linkerdVersion`, `proxy.metrics.hostnameLabels`), and the linkerd-destination
+   * Deployment (no pods: the sandbox's policy controller runs in-process).
+   */
+  linkerdControlPlane(o: { version?: string; hostnameLabels?: boolean } = {}): StoredObject {
+    const ns = 'linkerd';
+    const version = o.version ?? SANDBOX_LINKERD_VERSION;
+    this.namespace(ns, { 'linkerd.io/is-control-plane': 'true', 'linkerd.io/control-plane-ns': ns });
+    this.store.create(type('Deployment', 'apps'), ns, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'linkerd-destination',
+        namespace: ns,
+        uid: uid(),
+        labels: {
+          'linkerd.io/control-plane-component': 'destination',
+          'linkerd.io/control-plane-ns': ns,
+          'app.kubernetes.io/version': version,
+        },
+      },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { 'linkerd.io/control-plane-component': 'destination' } },
+        template: {
+          metadata: { labels: { 'linkerd.io/control-plane-component': 'destination' } },
+          spec: { containers: [{ name: 'destination', image: `cr.l5d.io/linkerd/controller:${version}` }] },
+        },
+      },
+    });
+    const values = `linkerdVersion: ${version}\nproxy:\n  metrics:\n    hostnameLabels: ${o.hostnameLabels ?? false}\n`;
+    return this.store.create(type('ConfigMap'), ns, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'linkerd-config',
+        namespace: ns,
+        uid: uid(),
+        labels: { 'linkerd.io/control-plane-component': 'controller', 'linkerd.io/control-plane-ns': ns },
+      },
+      data: { values },
+    });
+  }
+
   service(
     ns: string,
     name: string,
@@ -242,6 +288,9 @@ export class World {
     });
   }
 }
+
+/** The Linkerd release the sandbox's proxies and control plane claim to be (their image tags). */
+export const SANDBOX_LINKERD_VERSION = 'edge-26.8.3';
 
 /** Deterministic pod-name suffixes that look like the real ones. */
 function suffix(prefix: string, i: number): string {

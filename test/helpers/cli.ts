@@ -17,7 +17,14 @@ export interface CliResult {
  */
 export function runCli(
   args: string[],
-  opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; cwd?: string } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    input?: string;
+    timeoutMs?: number;
+    cwd?: string;
+    /** Another executable than bin/egressctl.js (the kubectl-egress link: test/helpers/plugin.ts). */
+    bin?: string;
+  } = {},
 ): Promise<CliResult> {
   const env: Record<string, string | undefined> = {
     ...process.env,
@@ -29,7 +36,7 @@ export function runCli(
   Object.assign(env, opts.env ?? {});
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: 'pipe' });
+    const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], { env, cwd: opts.cwd, stdio: 'pipe' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -109,7 +109,7 @@ export function renderStatTable(r: StatReport, o: StatTableOptions): string {
       cell: (x) => (rated ? `${fmtCount(x.rate ?? 0)}/s` : String(volume(x))),
     },
     ...(o.trend
-      ? [{ header: 'TREND', cell: (x: StatRowJson) => sparkline(o.trend?.get(statRowKey(x)) ?? []), drop: 7 }]
+      ? [{ header: 'TREND', cell: (x: StatRowJson) => sparkline(o.trend?.get(statRowKey(x)) ?? []) }]
       : []),
     {
       header: 'SUCCESS',

@@ -16,6 +16,10 @@ export interface Deps {
   env: NodeJS.ProcessEnv;
   /** Whether stdout is a terminal (colour, in-place refresh). */
   stdoutIsTTY: boolean;
+  /** Whether stderr is a terminal (progress lines). */
+  stderrIsTTY?: boolean;
+  /** The terminal's width when stdout is one; undefined for a pipe (tables are not cut). */
+  columns?: number;
   cwd: string;
   /**
    * Aborted on the first Ctrl-C (SIGINT) or SIGTERM, with an `Interrupted` as its reason (which carries

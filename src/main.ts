@@ -87,6 +87,8 @@ export async function runProcess(o: { argv?: string[] } = {}): Promise<void> {
     err: { write: (s) => void process.stderr.write(s) },
     env: process.env,
     stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    ...(process.stdout.isTTY ? { columns: process.stdout.columns } : {}),
     cwd: process.cwd(),
     signal: controller.signal,
     now: () => Date.now(),

@@ -300,7 +300,7 @@ describe('applying the Linkerd egress guide, one egressctl command per heredoc',
     assert.match(g.stdout, /EgressNetwork\/all-egress-traffic\s+Allow\s+\(all off-cluster\)/);
     assert.match(
       g.stdout,
-      /\n {2}HTTPRoute\/unencrypted-http\s+80\s+\* \/\*\s+svc\/internal-egress:80\s+-\s+-/,
+      /\n {2}HTTPRoute\/unencrypted-http\s+80\s+\* prefix \/\s+svc\/internal-egress:80\s+-\s+-/,
     );
     assert.match(
       g.stderr,

@@ -242,7 +242,10 @@ describe('egress stat against the test API server', () => {
       'rate',
       'latencyMs',
       'pods',
+      'stale',
     ]);
+    // This cluster has no EgressNetwork objects to judge the rows against: stale is unknown.
+    assert.ok(doc.rows.every((x) => x.stale === null));
     assert.equal(doc.pods.scraped, 2);
     assert.ok(doc.rows.every((x) => x.pods.length === 2));
     // Per pod: 1208 requests (697+120+60+7+314+6+4); failed 30 (12 x 503, 7 transport errors, 4 NOT_FOUND, 6 UNIMPLEMENTED, 1 TLS close).

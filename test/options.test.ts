@@ -226,7 +226,33 @@ const rows: Row[] = [
   {
     argv: 'egress stat --by verb',
     error:
-      "error: option '--by <dimension>' argument 'verb' is invalid. Allowed choices are network, route, host, pod.",
+      "error: option '--by <dimension>' argument 'verb' is invalid. Allowed choices are network, route, host, pod, workload.",
+    code: 2,
+  },
+  {
+    argv: 'egress stat --by workload --no-headers',
+    command: 'stat',
+    options: expectStat({ by: 'workload', headers: false }),
+  },
+  {
+    argv: 'egress stat -o jsonpath={.rows[*].destination}',
+    command: 'stat',
+    options: expectStat({ output: 'jsonpath', template: '{.rows[*].destination}' }),
+  },
+  {
+    argv: 'egress stat -o name',
+    command: 'stat',
+    options: expectStat({ output: 'name' }),
+  },
+  {
+    argv: 'egress stat -o bogus',
+    error:
+      'error: -o bogus is not an output format here: choose table, wide, name, json, yaml, ledger or jsonpath=TEMPLATE',
+    code: 2,
+  },
+  {
+    argv: 'egress stat -o jsonpath',
+    error: 'error: -o jsonpath needs a template: -o jsonpath=TEMPLATE',
     code: 2,
   },
 
@@ -554,6 +580,32 @@ const rows: Row[] = [
     command: 'get',
     options: expectGet({ allNamespaces: true, output: 'json' }),
   },
+  {
+    argv: 'egress get -o wide --no-headers --cluster-networks 10.0.0.0/8',
+    command: 'get',
+    options: expectGet({ output: 'wide', headers: false, clusterNetworks: ['10.0.0.0/8'] }),
+  },
+  {
+    argv: 'egress get -o name',
+    command: 'get',
+    options: expectGet({ output: 'name' }),
+  },
+  {
+    argv: 'egress get -o jsonpath={.items[*].name}',
+    command: 'get',
+    options: expectGet({ output: 'jsonpath', template: '{.items[*].name}' }),
+  },
+  {
+    argv: 'egress get -o jsonpath=',
+    error: "error: -o jsonpath= needs a template, e.g. -o jsonpath='{.items[*].name}'",
+    code: 2,
+  },
+  {
+    argv: 'egress get -o yml',
+    error:
+      'error: -o yml is not an output format here: choose table, wide, name, json, yaml or jsonpath=TEMPLATE',
+    code: 2,
+  },
 
   // ── egress delete ──
   {
@@ -826,6 +878,7 @@ function expectStat(o: Record<string, unknown>): unknown {
     namespace: undefined,
     allNamespaces: false,
     output: 'table',
+    headers: true,
     by: 'host',
     intervalMs: 0,
     watch: false,
@@ -851,6 +904,9 @@ function expectGet(o: Record<string, unknown>): unknown {
     global: G,
     name: undefined,
     output: 'table',
+    template: undefined,
+    headers: true,
+    clusterNetworks: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'],
     namespace: undefined,
     allNamespaces: false,
     egressNamespace: 'linkerd-egress',

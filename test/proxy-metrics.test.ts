@@ -160,9 +160,23 @@ describe('proxy-metrics against the test API server over HTTPS', () => {
       families: {
         name: string;
         type: string;
-        samples: { labels: Record<string, string>; value: number }[];
+        samples: { name: string; labels: Record<string, string>; value: number }[];
       }[];
     }[];
+    // The guide's metric name is the sample name (the family keeps its TYPE name, without _total):
+    // jq '.[].families[].samples[] | select(.name == "outbound_http_route_request_statuses_total")'.
+    const guide = doc
+      .flatMap((p) => p.families)
+      .flatMap((f) => f.samples)
+      .filter((s) => s.name === 'outbound_http_route_request_statuses_total');
+    assert.equal(
+      guide.length,
+      doc
+        .flatMap((p) => p.families)
+        .filter((f) => f.name === 'outbound_http_route_request_statuses')
+        .reduce((n, f) => n + f.samples.length, 0),
+    );
+    assert.equal(guide.length, 17);
     assert.deepEqual(
       doc.map((p) => [p.pod, p.namespace, p.container, p.port]),
       [

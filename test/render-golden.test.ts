@@ -248,6 +248,62 @@ describe('render/stat.ts', () => {
     golden('stat-unmeshed-table', statFormats.table(r, { color: false }));
     golden('stat-unmeshed-json', statFormats.json(r, { color: false }));
   });
+  test('fits the terminal: 80 and 120 columns drop and narrow columns in order; wide shows all', () => {
+    const rate = toStatWindow(first, second, 'host');
+    const t80 = statFormats.table(rate, { color: false, columns: 80 });
+    const t120 = statFormats.table(rate, { color: false, columns: 120 });
+    golden('stat-rate-table-80', t80);
+    golden('stat-rate-table-120', t120);
+    golden('stat-rate-wide-80', statFormats.wide(rate, { color: false, columns: 80 }));
+    for (const [t, w] of [
+      [t80, 80],
+      [t120, 120],
+    ] as const)
+      for (const line of t.split('\n')) assert.ok([...line].length <= w || line.startsWith('Egress'), line);
+    // No width (a pipe): every column.
+    assert.equal(
+      statFormats.table(rate, { color: false }),
+      statFormats.table(rate, { color: false, columns: 1000 }),
+    );
+  });
+  test('--by pod and --by workload have their column, sorted naturally; --no-headers', () => {
+    const sims = new Map(
+      ['client-10', 'client', 'client-2'].map((p) => [
+        `egress-test/${p}`,
+        new ProxySim({ hostnameLabels: true, startTime: T0 - 60_000, podIp: '10.42.0.10' }),
+      ]),
+    );
+    for (const sm of sims.values()) traffic(sm, 4);
+    const s = sample(T0, sims);
+    const byPod = toStatWindow(undefined, s, 'pod');
+    golden('stat-by-pod-table-120', statFormats.table(byPod, { color: false, columns: 120 }));
+    const workloads = new Map([
+      ['egress-test/client', { kind: 'deployment', name: 'client' }],
+      ['egress-test/client-2', { kind: 'deployment', name: 'client' }],
+      ['egress-test/client-10', { kind: 'statefulset', name: 'batch' }],
+    ]);
+    const byWorkload = toStatWindow(undefined, s, 'workload', { workloads });
+    golden('stat-by-workload-table', statFormats.table(byWorkload, { color: false, headers: false }));
+    assert.deepEqual([...new Set(byPod.rows.map((x) => x.pod?.name))], ['client', 'client-2', 'client-10']);
+  });
+  test('rows of routes no longer in the current policy are stale; -o name and -o jsonpath', () => {
+    const live = {
+      objects: new Set(['EgressNetwork/egress-test/all-egress-traffic', 'HTTPRoute/egress-test/httpbin-get']),
+      namespaces: ['egress-test', GLOBAL],
+    };
+    const r = toStatWindow(undefined, second, 'host', { live });
+    golden('stat-stale-table', statFormats.table(r, { color: false }));
+    assert.ok(r.rows.some((x) => x.stale === true) && r.rows.some((x) => x.stale === false));
+    assert.ok(totals.rows.every((x) => x.stale === null));
+    golden('stat-name', statFormats.name(totals, { color: false }));
+    assert.equal(
+      statFormats.jsonpath(totals, {
+        color: false,
+        template: '{range .rows[*]}{.destination}{"\\t"}{.verdict}{"\\n"}{end}',
+      }),
+      totals.rows.map((x) => `${x.destination}\t${x.verdict}\n`).join(''),
+    );
+  });
   test('no traffic at all', () => {
     const quiet = new Map([
       ['egress-test/idle', new ProxySim({ hostnameLabels: true, startTime: T0, podIp: '10.42.0.12' })],
@@ -355,12 +411,22 @@ function liveObjects(): KubeObject[] {
 }
 
 describe('render/egress-get.ts', () => {
-  const report = toEgressReport(liveObjects(), { globalNamespace: GLOBAL });
+  const report = toEgressReport(liveObjects(), {
+    globalNamespace: GLOBAL,
+    clusterNetworks: CLUSTER.map((c) => c.text),
+  });
   test('every namespace: table, JSON, YAML, warnings', () => {
     golden('get-all-table', getFormats.table(report, { allNamespaces: true }));
     golden('get-all-json', getFormats.json(report, { allNamespaces: true }));
     golden('get-all-yaml', getFormats.yaml(report, { allNamespaces: true }));
     golden('get-warnings', renderWarnings(report.warnings));
+    golden('get-all-wide', getFormats.wide(report, { allNamespaces: true }));
+    golden('get-all-name', getFormats.name(report, { allNamespaces: true }));
+    golden('get-all-no-headers', getFormats.table(report, { allNamespaces: true, headers: false }));
+    assert.equal(
+      getFormats.jsonpath(report, { allNamespaces: true, template: '{.items[*].name}' }),
+      report.items.map((i) => i.name).join(' '),
+    );
   });
   test('one namespace: its own networks shadow the global ones', () => {
     const local = {

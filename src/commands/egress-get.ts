@@ -1,5 +1,6 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { Deps } from '../deps.js';
+import { parseClusterNetworks } from '../manifests/validate.js';
 import { ClusterError, ExitCode } from '../errors.js';
 import {
   connectSettings,
@@ -10,7 +11,10 @@ import {
 } from '../options/global.js';
 import {
   addAllNamespacesFlag,
+  addClusterNetworksFlag,
   addEgressNamespaceFlag,
+  addListOutputFlags,
+  parseOutputFlag,
   addNamespaceFlag,
   addTimeoutFlag,
   withExamples,
@@ -21,27 +25,32 @@ import {
 export function command(): Command {
   const cmd = new Command('get')
     .description('Show EgressNetworks with their policy, networks, status and attached routes')
-    .argument('[name]', 'EgressNetwork name')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['table', 'yaml', 'json'])
-        .default('table'),
-    );
+    .argument('[name]', 'EgressNetwork name');
+  addListOutputFlags(cmd, GET_OUTPUTS, 'table');
   addNamespaceFlag(cmd);
   addAllNamespacesFlag(cmd);
   // The global namespace is read too: its networks apply to namespaces that have none of their own.
   addEgressNamespaceFlag(cmd);
+  // What a network without spec.networks covers: everything outside these.
+  addClusterNetworksFlag(cmd);
   addTimeoutFlag(cmd, '30s');
   return withExamples(
     cmd,
     `
   egressctl egress get -n egress-test
-  egressctl egress get -A -o yaml`,
+  egressctl egress get -A -o yaml
+  egressctl egress get -o name
+  egressctl egress get -o jsonpath='{range .items[*]}{.name}{"\\t"}{.trafficPolicy}{"\\n"}{end}'`,
   );
 }
 
+/** `-o` of `egress get` (render/egress-get.ts has the formats). */
+const GET_OUTPUTS = ['table', 'wide', 'name', 'json', 'yaml'] as const;
+
 interface Flags {
-  output: 'table' | 'yaml' | 'json';
+  output: string;
+  headers: boolean;
+  clusterNetworks: string;
   namespace?: string;
   allNamespaces?: boolean;
   egressNamespace: string;
@@ -50,7 +59,11 @@ interface Flags {
 export interface Options {
   global: GlobalOptions;
   name: string | undefined;
-  output: Flags['output'];
+  output: (typeof GET_OUTPUTS)[number] | 'jsonpath';
+  /** The `-o jsonpath=` template. */
+  template: string | undefined;
+  headers: boolean;
+  clusterNetworks: string[];
   namespace: string | undefined;
   allNamespaces: boolean;
   egressNamespace: string;
@@ -58,10 +71,14 @@ export interface Options {
 
 export function validate(input: CommandInput): Options {
   const f = input.opts as unknown as Flags;
+  const out = parseOutputFlag(f.output, GET_OUTPUTS);
   return {
     global: input.global,
     name: input.args[0],
-    output: f.output,
+    output: out.format,
+    template: out.template,
+    headers: f.headers !== false,
+    clusterNetworks: parseClusterNetworks(f.clusterNetworks).map((c) => c.text),
     namespace: namespaceFlag(f.namespace),
     allNamespaces: f.allNamespaces === true,
     egressNamespace: egressNamespaceFlag(f.egressNamespace),
@@ -88,23 +105,26 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       );
     }
     const name = o.name;
-    const report = toEgressReport(live.objects, { globalNamespace });
+    const report = toEgressReport(live.objects, { globalNamespace, clusterNetworks: o.clusterNetworks });
     report.items = selectNetworks(report.items, { namespace: ns, globalNamespace, all, name });
     if (name && report.items.length === 0) {
       throw new ClusterError(
         `EgressNetwork ${ns}/${name} not found (list them with: egressctl egress get -n ${ns})`,
       );
     }
-    if (o.output === 'table' && report.items.length === 0)
+    const table = o.output === 'table' || o.output === 'wide';
+    if (table && report.items.length === 0)
       deps.err.write(
         `No EgressNetworks found ${all ? 'in any namespace' : `in namespace ${ns} or ${globalNamespace}`}.\n`,
       );
     deps.out.write(
       getFormats[o.output](report, {
         allNamespaces: all || report.items.some((i) => i.namespace !== ns),
+        headers: o.headers,
+        ...(o.template !== undefined ? { template: o.template } : {}),
       }),
     );
-    if (o.output === 'table') deps.err.write(renderWarnings(report.warnings));
+    if (table) deps.err.write(renderWarnings(report.warnings));
     return ExitCode.Ok;
   } finally {
     client.close();

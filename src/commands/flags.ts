@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
+import { UsageError } from '../errors.js';
 import type { GlobalOptions } from '../options/global.js';
 
 /**
@@ -121,4 +122,38 @@ export function addApplyFlags(cmd: Command): Command {
 /** Appends an Examples section to a command's --help. */
 export function withExamples(cmd: Command, examples: string): Command {
   return cmd.addHelpText('after', `\nExamples:\n${examples.replace(/^\n/, '').trimEnd()}\n`);
+}
+
+/**
+ * kubectl's `-o, --output` for a listing command: one of `formats`, or `jsonpath=TEMPLATE` (kubectl's
+ * dialect, render/jsonpath.ts). Commander's `.choices()` cannot take the `=TEMPLATE` part, so the value
+ * is checked by `parseOutputFlag` in validate().
+ */
+export function addListOutputFlags(cmd: Command, formats: readonly string[], byDefault: string): Command {
+  return cmd
+    .option(
+      '-o, --output <format>',
+      `output format: ${formats.join(', ')} or jsonpath=TEMPLATE (kubectl's JSONPath: {.items[*].name}, {range .items[*]}...{end})`,
+      byDefault,
+    )
+    .option('--no-headers', 'table output only: print no header lines');
+}
+
+/** `-o` checked against the command's formats; `jsonpath=TEMPLATE` carries its template. */
+export function parseOutputFlag<F extends string>(
+  value: string,
+  formats: readonly F[],
+): { format: F | 'jsonpath'; template: string | undefined } {
+  const m = /^jsonpath=(.*)$/s.exec(value);
+  if (m) {
+    if ((m[1] ?? '') === '')
+      throw new UsageError("-o jsonpath= needs a template, e.g. -o jsonpath='{.items[*].name}'");
+    return { format: 'jsonpath', template: m[1] };
+  }
+  if (value === 'jsonpath') throw new UsageError('-o jsonpath needs a template: -o jsonpath=TEMPLATE');
+  if (!(formats as readonly string[]).includes(value))
+    throw new UsageError(
+      `-o ${value} is not an output format here: choose ${formats.join(', ')} or jsonpath=TEMPLATE`,
+    );
+  return { format: value as F, template: undefined };
 }

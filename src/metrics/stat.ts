@@ -40,14 +40,46 @@ export interface StatRowJson {
    * a thousand row-pod pairs lists counts, not names). Optional: schemaVersion 1 readers may ignore it.
    */
   podCount?: number;
+  /** The row's pod, with `--by pod`. */
+  pod?: { namespace: string; name: string };
+  /** The row's workload (the pod's owner, as the ledger names it), with `--by workload`. */
+  workload?: { namespace: string; kind: string; name: string };
+  /**
+   * The row's route (or, for a default route, its EgressNetwork) is no longer in the current policy: a
+   * series frozen at a policy change. null when the current objects could not be read.
+   */
+  stale: boolean | null;
 }
+
+/** How `egress stat` groups rows: egress.ts's grains, and `workload` (the pods' owners). */
+export type StatGroupBy = GroupBy | 'workload';
+
+/** What a row is about, as one string: the key of its trend across --watch rounds. */
+export const statRowKey = (x: StatRowJson): string =>
+  JSON.stringify([
+    x.network,
+    x.port,
+    x.protocol,
+    x.route.kind,
+    x.route.namespace,
+    x.route.name,
+    x.destination,
+    x.pod ?? null,
+    x.workload ?? null,
+  ]);
+
+/** Text order with digit runs compared as numbers: client, client-2, client-10. */
+export const naturalCompare: (a: string, b: string) => number = new Intl.Collator('en', {
+  numeric: true,
+  sensitivity: 'variant',
+}).compare;
 
 export interface StatReport {
   apiVersion: 'egressctl.linkerd.io/v1';
   kind: 'EgressStat';
   schemaVersion: 1;
   window: { mode: 'total' } | { mode: 'rate'; seconds: number };
-  groupBy: GroupBy;
+  groupBy: StatGroupBy;
   /**
    * `scraped`: pods read (or tried); `meshed` of `total` selected have a proxy, as linkerd viz's MESHED
    * column counts them; `unmeshed` (`namespace/name`) were not scraped and are not failures.
@@ -72,7 +104,34 @@ export interface StatReport {
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-function toRowJson(r: EgressRow, seconds: number | undefined): StatRowJson {
+/**
+ * The current policy: its objects, as `Kind/namespace/name` (EgressNetworks and routes), and the
+ * namespaces they were read from ('all', or a list): a row of another namespace cannot be judged.
+ */
+export interface LivePolicy {
+  objects: Set<string>;
+  namespaces: 'all' | string[];
+}
+
+function isStale(r: EgressRow, policy: LivePolicy | undefined): boolean | null {
+  if (!policy) return null;
+  const live = policy.objects;
+  const ns = r.network?.namespace ?? r.route.namespace;
+  if (policy.namespaces !== 'all' && !policy.namespaces.includes(ns)) return null;
+  if (r.network && !live.has(`EgressNetwork/${r.network.namespace}/${r.network.name}`)) return true;
+  if (r.route.default || r.route.kind === '*' || r.route.kind === 'default') return false;
+  return !live.has(`${r.route.kind}/${r.route.namespace}/${r.route.name}`);
+}
+
+/** A tagged row: the pod or workload it belongs to, with --by pod|workload. */
+interface TaggedRow {
+  row: EgressRow;
+  pod?: { namespace: string; name: string };
+  workload?: { namespace: string; kind: string; name: string };
+}
+
+function toRowJson(t: TaggedRow, seconds: number | undefined, live: LivePolicy | undefined): StatRowJson {
+  const r = t.row;
   const c = r.counts;
   const isReq = r.protocol === 'http' || r.protocol === 'grpc';
   const volume = isReq ? c.requests : c.opened;
@@ -100,16 +159,38 @@ function toRowJson(r: EgressRow, seconds: number | undefined): StatRowJson {
             p95: round((q(0.95) ?? 0) * 1000, 1),
             p99: round((q(0.99) ?? 0) * 1000, 1),
           },
-    pods: [...r.pods].sort(),
+    pods: [...r.pods].sort(naturalCompare),
+    ...(t.pod ? { pod: t.pod } : {}),
+    ...(t.workload ? { workload: t.workload } : {}),
+    stale: isStale(r, live),
   };
+}
+
+/** The order rows are shown in: network, port, protocol, named routes before defaults, then natural. */
+function compareRows(a: StatRowJson, b: StatRowJson): number {
+  const net = (x: StatRowJson) => (x.network ? `0${x.network.namespace}/${x.network.name}` : '1');
+  return (
+    naturalCompare(net(a), net(b)) ||
+    (a.port ?? 0) - (b.port ?? 0) ||
+    a.protocol.localeCompare(b.protocol) ||
+    Number(a.route.default) - Number(b.route.default) ||
+    naturalCompare(a.route.name, b.route.name) ||
+    naturalCompare(a.destination, b.destination) ||
+    naturalCompare(
+      a.pod ? `${a.pod.namespace}/${a.pod.name}` : (a.workload?.name ?? ''),
+      b.pod ? `${b.pod.namespace}/${b.pod.name}` : (b.workload?.name ?? ''),
+    )
+  );
 }
 
 /** Builds the report every output format renders. */
 export function toStatReport(
-  rows: EgressRow[],
+  rows: (EgressRow | TaggedRow)[],
   o: {
     seconds: number | undefined;
-    groupBy: GroupBy;
+    groupBy: StatGroupBy;
+    /** The current policy; without it, `stale` is null. */
+    live?: LivePolicy;
     scraped: number;
     failed: { namespace: string; pod: string; error: string }[];
     hostnamesOff: string[];
@@ -117,8 +198,13 @@ export function toStatReport(
   },
 ): StatReport {
   const unmeshed = o.unmeshed ?? [];
-  const all = rows.map((r) => toRowJson(r, o.seconds));
+  const all = rows.map((r) => toRowJson('row' in r ? r : { row: r }, o.seconds, o.live)).sort(compareRows);
   const notices: string[] = [];
+  const stale = all.filter((r) => r.stale === true).length;
+  if (stale)
+    notices.push(
+      `${stale} row(s) marked stale are of routes or networks no longer in the current policy: their counters stopped at the policy change`,
+    );
   if (o.hostnamesOff.length) {
     notices.push(
       `hostname labels are off for ${o.hostnamesOff.length === 1 ? `pod ${o.hostnamesOff[0]}` : `${o.hostnamesOff.length} pods`}, so HTTP, gRPC and TLS destinations show as "?": ` +
@@ -167,10 +253,16 @@ export interface StatSample {
 
 /**
  * The report for one window: totals of `curr` since each proxy started, or, with `prev`, what moved
- * between the two samples, as a rate per second.
+ * between the two samples, as a rate per second. `workloads` (`namespace/pod` → its owner) serves
+ * `--by workload`; `live` marks stale rows.
  */
-export function toStatWindow(prev: StatSample | undefined, curr: StatSample, by: GroupBy): StatReport {
-  const perPod = new Map<string, ReturnType<typeof mergeModels>>();
+export function toStatWindow(
+  prev: StatSample | undefined,
+  curr: StatSample,
+  by: StatGroupBy,
+  o: { workloads?: Map<string, { kind: string; name: string }>; live?: LivePolicy } = {},
+): StatReport {
+  const perPod = new Map<string, EgressModel>();
   const models: EgressModel[] = [];
   const hostnamesOff = new Set<string>();
   for (const [pod, e] of curr.expositions) {
@@ -181,13 +273,37 @@ export function toStatWindow(prev: StatSample | undefined, curr: StatSample, by:
       for (const [k, r] of m.rows) if (r.counts.requests === 0 && r.counts.opened === 0) m.rows.delete(k);
     for (const p of m.hostnamesOff) hostnamesOff.add(p);
     models.push(m);
-    if (by === 'pod') perPod.set(pod, mergeModels([m]));
+    perPod.set(pod, m);
   }
-  const rows = sortRows(groupRows(mergeModels(models), by, perPod));
+  const split = (key: string): { namespace: string; name: string } => {
+    const i = key.indexOf('/');
+    return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+  };
+  let rows: (EgressRow | TaggedRow)[];
+  if (by === 'pod') {
+    rows = [...perPod].flatMap(([pod, m]) => mergeModels([m]).map((row) => ({ row, pod: split(pod) })));
+  } else if (by === 'workload') {
+    const groups = new Map<
+      string,
+      { ref: { namespace: string; kind: string; name: string }; models: EgressModel[] }
+    >();
+    for (const [pod, m] of perPod) {
+      const { namespace, name } = split(pod);
+      const w = o.workloads?.get(pod) ?? { kind: 'pod', name };
+      const key = `${namespace}/${w.kind}/${w.name}`;
+      const g = groups.get(key) ?? { ref: { namespace, kind: w.kind, name: w.name }, models: [] };
+      g.models.push(m);
+      groups.set(key, g);
+    }
+    rows = [...groups.values()].flatMap((g) =>
+      mergeModels(g.models).map((row) => ({ row, workload: g.ref })),
+    );
+  } else rows = sortRows(groupRows(mergeModels(models), by));
   const seconds = prev ? Math.max(0.001, (curr.at - prev.at) / 1000) : undefined;
   return toStatReport(rows, {
     seconds,
     groupBy: by,
+    ...(o.live ? { live: o.live } : {}),
     scraped: curr.scraped,
     failed: curr.failed,
     hostnamesOff: [...hostnamesOff].sort(),

@@ -1,3 +1,4 @@
+import { groupOf as groupOfApiVersion } from '../kinds.js';
 import type { KubeObject } from '../kube/resources.js';
 import { applicableNetworks, shadowingNamespaces } from './networks.js';
 import { controllerStatus } from './status.js';
@@ -15,13 +16,55 @@ export interface ConditionView {
   message?: string;
 }
 
+/** A path match as Gateway API writes it (`type` defaulted to PathPrefix). Matching is by path segment. */
+export interface PathMatchView {
+  type: 'Exact' | 'PathPrefix' | 'RegularExpression';
+  value: string;
+}
+
+/** A header or query parameter match (`type` defaulted to Exact). */
+export interface ValueMatchView {
+  type: 'Exact' | 'RegularExpression';
+  name: string;
+  value: string;
+}
+
+/** One `rules[].matches[]` entry: HTTPRoute's path/method/headers/queryParams, GRPCRoute's method. */
+export interface MatchView {
+  path?: PathMatchView;
+  /** HTTP method (`GET`), or a gRPC service/method. */
+  method?: string | { type: 'Exact' | 'RegularExpression'; service?: string; method?: string };
+  headers?: ValueMatchView[];
+  queryParams?: ValueMatchView[];
+}
+
+/**
+ * A backend: a reference (`namespace` defaulted to the route's), or `{ original: true }` when the traffic
+ * goes on to its original destination (no backendRefs, or a ref to the parent EgressNetwork itself).
+ * A ref to another EgressNetwork is `invalid`: Linkerd does not resolve it.
+ */
+export type BackendView =
+  | { original: true }
+  | { kind: string; group: string; name: string; namespace: string; port: number | null; invalid?: true };
+
+/** A network as EgressNetwork `spec.networks` writes it. */
+export interface NetworkSpecView {
+  cidr: string;
+  except: string[];
+}
+
 export interface RouteView {
   kind: string;
+  /** The route's API group (HTTPRoute exists in two). */
+  group: string;
   namespace: string;
   name: string;
   port: number | undefined;
-  matches: string;
-  backends: string;
+  /** `spec.hostnames`; empty: any host. */
+  hostnames: string[];
+  /** Every rule's matches, in order; empty: everything. */
+  matches: MatchView[];
+  backends: BackendView[];
   accepted: ConditionView | undefined;
   resolvedRefs: ConditionView | undefined;
 }
@@ -30,15 +73,24 @@ export interface NetworkView {
   namespace: string;
   name: string;
   trafficPolicy: string;
-  networks: string;
+  /**
+   * `spec.networks`, or, when it is unset (`networksDefaulted`), what the policy controller uses instead:
+   * every address outside the cluster's networks.
+   */
+  networks: NetworkSpecView[];
+  networksDefaulted: boolean;
   accepted: ConditionView | undefined;
   routes: RouteView[];
 }
 
-/** The stable `egress get -o json|yaml` document. */
+/**
+ * The stable `egress get -o json|yaml` document. schemaVersion 2 made networks, matches and backends
+ * structured (version 1, which had no schemaVersion field, gave them as display strings).
+ */
 export interface EgressGetReport {
   apiVersion: 'egressctl.linkerd.io/v1';
   kind: 'EgressNetworkReport';
+  schemaVersion: 2;
   items: NetworkView[];
   warnings: string[];
 }
@@ -61,58 +113,103 @@ function condition(list: unknown, type: string): ConditionView | undefined {
   };
 }
 
-function describeNetworks(spec: Record<string, unknown> | undefined): string {
+function toNetworks(
+  spec: Record<string, unknown> | undefined,
+  clusterNetworks: string[],
+): { networks: NetworkSpecView[]; networksDefaulted: boolean } {
   const nets = spec?.networks as { cidr?: string; except?: string[] }[] | undefined;
-  if (!nets) return '(all off-cluster)';
-  return nets
-    .map((n) => `${n.cidr ?? '?'}${n.except?.length ? ` except ${n.except.join(',')}` : ''}`)
-    .join('; ');
+  if (!nets) {
+    // The controller's default: everything off-cluster, in both families.
+    const except = (fam: 4 | 6) => clusterNetworks.filter((c) => c.includes(':') === (fam === 6));
+    return {
+      networks: [
+        { cidr: '0.0.0.0/0', except: except(4) },
+        { cidr: '::/0', except: except(6) },
+      ],
+      networksDefaulted: true,
+    };
+  }
+  return {
+    networks: nets.map((n) => ({ cidr: n.cidr ?? '', except: [...(n.except ?? [])] })),
+    networksDefaulted: false,
+  };
 }
 
-function describeMatches(r: Obj): string {
-  const spec = r.spec ?? {};
-  const hosts = (spec.hostnames as string[] | undefined) ?? [];
-  const parts: string[] = [];
-  for (const rule of (spec.rules as { matches?: Record<string, unknown>[] }[] | undefined) ?? []) {
+type RawValueMatch = { type?: string; name?: string; value?: string };
+const valueMatches = (list: unknown): ValueMatchView[] | undefined => {
+  const l = Array.isArray(list) ? (list as RawValueMatch[]) : [];
+  if (l.length === 0) return undefined;
+  return l.map((h) => ({
+    type: h.type === 'RegularExpression' ? 'RegularExpression' : 'Exact',
+    name: h.name ?? '',
+    value: h.value ?? '',
+  }));
+};
+
+function toMatches(r: Obj): MatchView[] {
+  const out: MatchView[] = [];
+  for (const rule of (r.spec?.rules as { matches?: Record<string, unknown>[] }[] | undefined) ?? []) {
     for (const m of rule.matches ?? []) {
+      const view: MatchView = {};
       const path = m.path as { type?: string; value?: string } | undefined;
-      const method = m.method as string | { service?: string; method?: string } | undefined;
-      const bits: string[] = [];
-      if (typeof method === 'string') bits.push(method);
-      else if (method) bits.push([method.service, method.method].filter(Boolean).join('/'));
-      if (path?.value)
-        bits.push(
-          `${path.value}${path.type === 'Exact' ? '' : path.type === 'RegularExpression' ? ' (regex)' : '*'}`,
-        );
-      const headers = (m.headers as { name: string; value: string }[] | undefined) ?? [];
-      for (const h of headers) bits.push(`${h.name}=${h.value}`);
-      if (bits.length) parts.push(bits.join(' '));
+      if (path)
+        view.path = {
+          type: path.type === 'Exact' || path.type === 'RegularExpression' ? path.type : 'PathPrefix',
+          value: path.value ?? '/',
+        };
+      const method = m.method as string | { type?: string; service?: string; method?: string } | undefined;
+      if (typeof method === 'string') view.method = method;
+      else if (method)
+        view.method = {
+          type: method.type === 'RegularExpression' ? 'RegularExpression' : 'Exact',
+          ...(method.service ? { service: method.service } : {}),
+          ...(method.method ? { method: method.method } : {}),
+        };
+      const headers = valueMatches(m.headers);
+      if (headers) view.headers = headers;
+      const query = valueMatches(m.queryParams);
+      if (query) view.queryParams = query;
+      out.push(view);
     }
   }
-  const host = hosts.length ? hosts.join(',') : '*';
-  return parts.length ? `${host} ${parts.join(' | ')}` : host;
+  return out;
 }
 
-function describeBackends(r: Obj, parent: string): string {
+function toBackends(r: Obj, parent: { namespace: string; name: string }): BackendView[] {
   const refs = ((r.spec?.rules as { backendRefs?: Record<string, unknown>[] }[] | undefined) ?? []).flatMap(
     (x) => x.backendRefs ?? [],
   );
-  if (refs.length === 0) return 'original destination';
-  return refs
-    .map((b) => {
-      const kind = (b.kind as string | undefined) ?? 'Service';
-      if (kind === 'EgressNetwork')
-        return b.name === parent ? 'original destination' : `EgressNetwork/${String(b.name)} (invalid)`;
-      return `${kind === 'Service' ? 'svc' : kind}/${String(b.name)}${typeof b.port === 'number' ? `:${b.port}` : ''}`;
-    })
-    .join(', ');
+  const ns = r.metadata.namespace ?? '';
+  const out: BackendView[] = [];
+  for (const b of refs) {
+    const kind = typeof b.kind === 'string' ? b.kind : 'Service';
+    const group = typeof b.group === 'string' ? b.group : kind === 'Service' ? '' : 'policy.linkerd.io';
+    const namespace = typeof b.namespace === 'string' ? b.namespace : ns;
+    const name = typeof b.name === 'string' ? b.name : '';
+    if (kind === 'EgressNetwork' && name === parent.name && namespace === parent.namespace) {
+      if (!out.some((x) => 'original' in x)) out.push({ original: true });
+      continue;
+    }
+    out.push({
+      kind,
+      group,
+      name,
+      namespace,
+      port: typeof b.port === 'number' ? b.port : null,
+      ...(kind === 'EgressNetwork' ? { invalid: true as const } : {}),
+    });
+  }
+  return out.length ? out : [{ original: true }];
 }
 
 /**
  * Joins EgressNetworks with the routes attached to them (parentRefs with group policy.linkerd.io and kind
  * EgressNetwork; the namespace defaults to the route's) and collects the warnings `egress get` prints.
  */
-export function toEgressReport(objects: KubeObject[], o: { globalNamespace: string }): EgressGetReport {
+export function toEgressReport(
+  objects: KubeObject[],
+  o: { globalNamespace: string; clusterNetworks: string[] },
+): EgressGetReport {
   const objs = objects as Obj[];
   const networks = objs.filter((x) => x.kind === 'EgressNetwork');
   const routes = objs.filter((x) => (ROUTE_KINDS as readonly string[]).includes(x.kind));
@@ -129,9 +226,11 @@ export function toEgressReport(objects: KubeObject[], o: { globalNamespace: stri
           kind: r.kind,
           namespace: rns,
           name: r.metadata.name,
+          group: groupOfApiVersion(r.apiVersion),
           port: p.port,
-          matches: describeMatches(r),
-          backends: describeBackends(r, n.metadata.name),
+          hostnames: [...((r.spec?.hostnames as string[] | undefined) ?? [])],
+          matches: toMatches(r),
+          backends: toBackends(r, { namespace: ns, name: n.metadata.name }),
           accepted: condition(st?.conditions, 'Accepted'),
           resolvedRefs: condition(st?.conditions, 'ResolvedRefs'),
         };
@@ -178,7 +277,7 @@ export function toEgressReport(objects: KubeObject[], o: { globalNamespace: stri
       namespace: ns,
       name: n.metadata.name,
       trafficPolicy: typeof n.spec?.trafficPolicy === 'string' ? n.spec.trafficPolicy : '',
-      networks: describeNetworks(n.spec),
+      ...toNetworks(n.spec, o.clusterNetworks),
       accepted,
       routes: attached,
     };
@@ -208,7 +307,13 @@ export function toEgressReport(objects: KubeObject[], o: { globalNamespace: stri
       );
     }
   }
-  return { apiVersion: 'egressctl.linkerd.io/v1', kind: 'EgressNetworkReport', items, warnings };
+  return {
+    apiVersion: 'egressctl.linkerd.io/v1',
+    kind: 'EgressNetworkReport',
+    schemaVersion: 2,
+    items,
+    warnings,
+  };
 }
 
 /**

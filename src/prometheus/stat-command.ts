@@ -75,6 +75,9 @@ export async function statFromPrometheus(
       if (pods.length === 0) throw new ClusterError(`no pods found for ${describeSelection(selection)}`);
       scope.pods = pods.map((x) => x.metadata.name);
     }
+    // viz relabels proxies with their owner, but grouping by workload is the pods source's (for now).
+    if (o.by === 'workload')
+      throw new UsageError('--by workload reads the proxies: add --source pods, or group by pod');
     const report = await fetchStatFromPrometheus(endpoint, {
       scope,
       windowSeconds: p.sinceSeconds,

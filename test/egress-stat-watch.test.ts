@@ -1,0 +1,125 @@
+// `egress stat --watch` on a terminal, run in-process with a fake TTY (deps.stdoutIsTTY, deps.columns):
+// the alternate screen, the header, the "waiting" line before the first window, the Ctrl-C hint and
+// the per-row sparkline, against the sandbox's API server and a proxy simulator whose counters move.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { main } from '../src/main.js';
+import type { Deps } from '../src/deps.js';
+import { connect } from '../src/kube/rest.js';
+import { ProxySim } from '../src/sandbox/proxy-sim.js';
+import { startCluster, type TestCluster } from './helpers/cluster.js';
+
+describe('egress stat --watch on a terminal', () => {
+  let c: TestCluster;
+  const sim = new ProxySim({ hostnameLabels: true, startTime: Date.now() - 60_000, podIp: '10.42.0.10' });
+  let round = 0;
+  before(async () => {
+    c = await startCluster({
+      namespace: 'egress-test',
+      metrics: () => {
+        // More traffic each scrape, so the sparkline rises.
+        round++;
+        for (let i = 0; i < round * 5; i++)
+          sim.record({
+            protocol: 'http',
+            parent: {
+              group: 'policy.linkerd.io',
+              kind: 'EgressNetwork',
+              namespace: 'egress-test',
+              name: 'all-egress-traffic',
+              port: '80',
+            },
+            route: { group: '', kind: 'default', namespace: '', name: 'http-egress-allow' },
+            hostname: 'httpbin.org',
+            status: '200',
+            error: '',
+            seconds: 0.02,
+          });
+        return sim.render(Date.now());
+      },
+    });
+    c.world.pod('egress-test', 'client');
+  });
+  after(() => c.close());
+
+  test('draws in place on the alternate screen: header, waiting line, Ctrl-C hint, sparkline', async () => {
+    let stdout = '';
+    let stderr = '';
+    const stop = new AbortController();
+    const env = { KUBECONFIG: c.kubeconfig };
+    const frames: string[] = [];
+    const deps: Deps = {
+      out: {
+        write: (s) => {
+          stdout += s;
+          if (s.startsWith('\x1b[H\x1b[2J')) frames.push(s);
+          // Three windows drawn: enough for a trend; Ctrl-C.
+          if (frames.length === 3) stop.abort();
+        },
+      },
+      err: { write: (s) => void (stderr += s) },
+      env,
+      stdoutIsTTY: true,
+      stderrIsTTY: false,
+      columns: 100,
+      cwd: process.cwd(),
+      signal: stop.signal,
+      now: () => Date.now(),
+      kube: (settings) => connect(settings, env),
+    };
+    const code = await main(['egress', 'stat', '-n', 'egress-test', '--watch', '--interval', '1s'], deps);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, '');
+    // Enters the alternate screen first, leaves it last.
+    assert.ok(stdout.startsWith('\x1b[?1049h\x1b[H\x1b[2J'), JSON.stringify(stdout.slice(0, 40)));
+    assert.ok(stdout.endsWith('\x1b[?1049l'));
+    // Before the first window: the header and the waiting line, not a blank screen.
+    assert.match(
+      stdout,
+      // eslint-disable-next-line no-control-regex
+      /^\x1b\[\?1049h\x1b\[H\x1b\[2J\d\d:\d\d:\d\d UTC {3}window 1s {3}pods in namespace egress-test {3}\(Ctrl-C to stop\)\n\nwaiting for the first window \(1s\) of pods in namespace egress-test\.\.\.\n/,
+    );
+    assert.equal(frames.length, 3);
+    for (const f of frames) {
+      const lines = f.slice('\x1b[H\x1b[2J'.length).split('\n');
+      assert.match(lines[0] ?? '', /^\d\d:\d\d:\d\d UTC {3}window 1s {3}1 pod\(s\) {3}\(Ctrl-C to stop\)$/);
+      assert.match(lines[2] ?? '', /^Egress over the last \d+(\.\d+)?s across 1 pod\(s\)\.$/);
+      assert.match(lines[3] ?? '', /^NETWORK +ROUTE +DESTINATION +VERDICT +RATE +TREND/);
+      // eslint-disable-next-line no-control-regex
+      for (const l of lines) assert.ok([...l.replace(/\x1b\[[0-9;]*m/g, '')].length <= 100, l);
+    }
+    // One bar per round so far, rising with the traffic.
+    const trend = (f: string) => /\/s +([▁▂▃▄▅▆▇█]+)/.exec(f)?.[1];
+    assert.deepEqual(
+      frames.map((f) => trend(f)?.length),
+      [1, 2, 3],
+    );
+    assert.equal(trend(frames[2] ?? '')?.at(-1), '█');
+  });
+
+  test('piped, --watch prints each window without screen control', async () => {
+    let stdout = '';
+    const stop = new AbortController();
+    const env = { KUBECONFIG: c.kubeconfig };
+    let windows = 0;
+    const deps: Deps = {
+      out: {
+        write: (s) => {
+          stdout += s;
+          if (s.startsWith('Egress over') && ++windows === 1) stop.abort();
+        },
+      },
+      err: { write: () => undefined },
+      env,
+      stdoutIsTTY: false,
+      cwd: process.cwd(),
+      signal: stop.signal,
+      now: () => Date.now(),
+      kube: (settings) => connect(settings, env),
+    };
+    const code = await main(['egress', 'stat', '-n', 'egress-test', '--watch', '--interval', '1s'], deps);
+    assert.equal(code, 0);
+    assert.ok(!stdout.includes('\x1b['), JSON.stringify(stdout));
+    assert.match(stdout, /^Egress over the last/);
+  });
+});

@@ -184,10 +184,15 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       currentAssumeAccepted: currentFiles !== undefined,
       namespace,
     });
-    const bad = unproven[0];
+    for (const u of unproven.filter((x) => x.unverifiable))
+      deps.err.write(
+        `warning: cannot prove flow ${u.flow.client.namespace}/${u.flow.client.workload.name} → ${u.flow.protocol} ${u.flow.destination || '?'} is kept: ${u.why}\n`,
+      );
+    const bugs = unproven.filter((x) => !x.unverifiable);
+    const bad = bugs[0];
     if (bad)
       throw new ClusterError(
-        `the learned policy would not keep flow ${bad.flow.client.namespace}/${bad.flow.client.workload.name} → ${bad.flow.protocol} ${bad.flow.destination || '?'} (port ${bad.flow.port ?? '?'}): ${bad.why}${unproven.length > 1 ? ` (and ${unproven.length - 1} more)` : ''}. This is a bug in egressctl learn: nothing was printed or applied; please report it with the ledger (egress stat -o ledger)`,
+        `the learned policy would not keep flow ${bad.flow.client.namespace}/${bad.flow.client.workload.name} → ${bad.flow.protocol} ${bad.flow.destination || '?'} (port ${bad.flow.port ?? '?'}): ${bad.why}${bugs.length > 1 ? ` (and ${bugs.length - 1} more)` : ''}. This is a bug in egressctl learn: nothing was printed or applied; please report it with the ledger (egress stat -o ledger)`,
       );
     const { learnFormats, learnFileName, renderLearnFile, renderLeftOut } =
       await import('../render/learn.js');

@@ -234,7 +234,11 @@ export function learnPolicy(ledger: EgressLedger, current: PolicyObject[], o: Le
               {
                 apiVersion: r.apiVersion,
                 kind: r.kind,
-                metadata: { name: r.metadata.name, namespace, labels: { ...(r.metadata.labels ?? {}) } },
+                metadata: {
+                  name: r.metadata.name,
+                  namespace,
+                  ...(r.metadata.labels ? { labels: { ...r.metadata.labels } } : {}),
+                },
                 spec: structuredClone(r.spec ?? {}),
               },
               evidence(
@@ -340,12 +344,27 @@ export function learnPolicy(ledger: EgressLedger, current: PolicyObject[], o: Le
       name: routeName('tcp', ...g.ports.map(String)),
       ports: g.ports,
     }));
+    const extra: Manifest[] = [];
     for (const r of routes) {
       if (r.kind === 'TCPRoute' || copied.has(`${r.kind}/${r.metadata.name}`)) continue;
       const refs = r.spec.parentRefs as { port: number }[];
       const port = refs[0]?.port as number;
-      for (const t of tcpNets) if (!t.ports.includes(port)) refs.push(parentRef(t.name, namespace, port));
+      for (const t of tcpNets) {
+        if (t.ports.includes(port)) continue;
+        if (r.kind !== 'TLSRoute') refs.push(parentRef(t.name, namespace, port));
+        else {
+          // A TLSRoute forwards to its parent EgressNetwork by naming it as backend, and a backend that
+          // is not the parent is refused (ResolvedRefs=False): one TLSRoute per address network.
+          const copy = structuredClone(r);
+          copy.metadata.name = routeName(r.metadata.name, 'via', t.name);
+          copy.spec.parentRefs = [parentRef(t.name, namespace, port)];
+          for (const rule of copy.spec.rules as { backendRefs?: { name: string }[] }[])
+            for (const b of rule.backendRefs ?? []) b.name = t.name;
+          extra.push(copy);
+        }
+      }
     }
+    routes.push(...extra);
     const kindOrder = (m: Manifest) => `${m.kind}/${m.metadata.name}`;
     objects.push(...nsObjects, ...routes.sort((a, b) => (kindOrder(a) < kindOrder(b) ? -1 : 1)));
   }
@@ -356,12 +375,15 @@ export function learnPolicy(ledger: EgressLedger, current: PolicyObject[], o: Le
 export interface Unproven {
   flow: LedgerFlow;
   why: string;
+  /** The current objects do not reproduce the flow: it cannot be proven either way (a warning, not a bug). */
+  unverifiable?: true;
 }
 
 /**
  * Replays the ledger against the proposal (each client namespace's policy replaced by it, as
  * `egress plan --replace` does) and returns every kept flow that would break, be uncertain, or go to
- * another backend or verdict. Empty when the proposal is proven.
+ * another backend or verdict (a bug in learn), and those the current objects do not reproduce
+ * (`unverifiable`: a warning). Empty when the proposal is proven.
  */
 export function proveLearned(
   ledger: EgressLedger,
@@ -381,6 +403,10 @@ export function proveLearned(
     if (!p) continue;
     if (p.change === 'break')
       out.push({ flow: f, why: `it would be denied: ${p.proposed?.effect ?? ''}`.trim() });
+    else if (p.change === 'uncertain' && p.current === null)
+      // Not learn's to prove: the current objects do not reproduce what the proxy reported (the policy
+      // changed since, or a route is not Accepted), so no replay can say what the flow was.
+      out.push({ flow: f, unverifiable: true, why: p.reasons.join('; ') });
     else if (p.change === 'uncertain')
       out.push({ flow: f, why: `its fate is uncertain: ${p.reasons.join('; ')}` });
     else if (

@@ -10,12 +10,12 @@ export const LEARN_API_VERSION = 'egressctl.linkerd.io/v1';
 
 /** One line per flow left out: who, where, and why. */
 export function renderLeftOut(leftOut: LeftOut[]): string {
-  return leftOut
-    .map(
-      (l) =>
-        `left out: ${l.flow.client.namespace}/${l.flow.client.workload.kind}/${l.flow.client.workload.name} → ${l.flow.protocol} ${l.flow.destination || '(no host)'}${l.flow.port !== null && l.flow.protocol !== 'tcp' ? `:${l.flow.port}` : ''}: ${l.message}\n`,
-    )
-    .join('');
+  const lines = leftOut.map(
+    (l) =>
+      `left out: ${l.flow.client.namespace}/${l.flow.client.workload.kind}/${l.flow.client.workload.name} → ${l.flow.protocol} ${l.flow.destination || '(no host)'}${l.flow.port !== null && l.flow.protocol !== 'tcp' ? `:${l.flow.port}` : ''}: ${l.message}\n`,
+  );
+  // Flows that differ only by route read the same: one line each.
+  return [...new Set(lines)].join('');
 }
 
 const flowJson = (l: LeftOut) => ({

@@ -274,6 +274,10 @@ describe('the Linkerd egress guide, end to end against the sandbox with the real
     learn: {
       name: 'Learn, apply, deny: every destination the sandbox sends to stays allowed or redirected',
       check: async () => {
+        const stat = await runCli(['egress', 'stat', 'po/client', '--interval', '1s', '--fail-on-deny'], {
+          env,
+        });
+        assert.equal(stat.code, 0, `nothing is denied after learn and deny: ${stat.stdout}`);
         const en = sb.server.store.get(
           SERVED.find((r) => r.kind === 'EgressNetwork')!,
           'egress-test',

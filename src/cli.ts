@@ -5,6 +5,7 @@ import * as egressDelete from './commands/egress-delete.js';
 import * as egressDeny from './commands/egress-deny.js';
 import * as egressGet from './commands/egress-get.js';
 import * as egressLint from './commands/egress-lint.js';
+import * as egressLearn from './commands/egress-learn.js';
 import * as egressPlan from './commands/egress-plan.js';
 import * as egressRoute from './commands/egress-route.js';
 import * as egressStat from './commands/egress-stat.js';
@@ -136,6 +137,7 @@ Exit codes: 0 ok, 1 findings (denied traffic, failed checks), 2 usage error, 3 c
     egressCheck,
     egressLint,
     egressPlan,
+    egressLearn,
   ];
   const egressGroup = (): Command => {
     const group = new Command('egress').description(

@@ -323,6 +323,76 @@ const rows: Row[] = [
     code: 2,
   },
 
+  // ── egress learn ──
+  { argv: 'egress learn', command: 'learn', options: expectLearn({}) },
+  {
+    argv: 'egress learn -n egress-test deploy/web --interval 5m -o json --wildcards 3 --include-denied --apply --force-conflicts --field-manager me',
+    command: 'learn',
+    options: expectLearn({
+      flows: {
+        from: 'pods',
+        pods: { by: 'target', target: { kind: 'deployment', name: 'web', text: 'deploy/web' } },
+        allNamespaces: false,
+        intervalMs: 300_000,
+      },
+      namespace: 'egress-test',
+      output: 'json',
+      wildcards: 3,
+      includeDenied: true,
+      apply: true,
+      force: true,
+      fieldManager: 'me',
+    }),
+  },
+  {
+    argv: 'egress learn --from-file l.json --current live/ --out policy/',
+    command: 'learn',
+    options: expectLearn({ flows: { from: 'file', file: 'l.json' }, current: 'live/', out: 'policy/' }),
+  },
+  {
+    argv: 'egress learn -A -l app=web',
+    command: 'learn',
+    options: expectLearn({
+      flows: {
+        from: 'pods',
+        pods: { by: 'selector', selector: 'app=web' },
+        allNamespaces: true,
+        intervalMs: 0,
+      },
+    }),
+  },
+  {
+    argv: 'egress learn --wildcards 1',
+    error: 'error: --wildcards 1: want a whole number of sibling hosts, 2 or more',
+    code: 2,
+  },
+  {
+    argv: 'egress learn --wildcards x',
+    error: 'error: --wildcards x: want a whole number of sibling hosts, 2 or more',
+    code: 2,
+  },
+  {
+    argv: 'egress learn --apply --out d/',
+    error: 'error: --apply and --out are exclusive: apply, or write files',
+    code: 2,
+  },
+  {
+    argv: 'egress learn --force-conflicts',
+    error: 'error: --force-conflicts applies to --apply only',
+    code: 2,
+  },
+  {
+    argv: 'egress learn --from-file l.json --interval 1m',
+    error: 'error: --from-file reads the flows from the ledger: drop --interval',
+    code: 2,
+  },
+  {
+    argv: 'egress learn -o table',
+    error:
+      "error: option '-o, --output <format>' argument 'table' is invalid. Allowed choices are yaml, json.",
+    code: 2,
+  },
+
   // ── --plan, on every writing command (shared: write.ts) ──
   {
     argv: 'egress deny -n egress-test --plan',
@@ -865,6 +935,25 @@ function expectPlan(o: Record<string, unknown>): unknown {
     namespace: undefined,
     output: 'table',
     failOnBreak: false,
+    egressNamespace: 'linkerd-egress',
+    clusterNetworks: CLUSTER,
+    ...o,
+  };
+}
+
+function expectLearn(o: Record<string, unknown>): unknown {
+  return {
+    global: G,
+    flows: { from: 'pods', pods: { by: 'all' }, allNamespaces: false, intervalMs: 0 },
+    current: undefined,
+    namespace: undefined,
+    output: 'yaml',
+    out: undefined,
+    wildcards: undefined,
+    includeDenied: false,
+    apply: false,
+    fieldManager: 'egressctl',
+    force: false,
     egressNamespace: 'linkerd-egress',
     clusterNetworks: CLUSTER,
     ...o,

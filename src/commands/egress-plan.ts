@@ -113,10 +113,36 @@ const LIMITS: ScrapeLimits = { concurrency: 16, timeoutMs: 30_000, podTimeoutMs:
 export function validate(input: CommandInput): Options {
   const f = input.opts as unknown as Flags;
   if (!f.filename.length) throw new UsageError('give the proposed objects with -f FILE|DIR');
+  const flows = toFlowSource(f, input.args[0]);
+  return {
+    global: input.global,
+    files: f.filename,
+    replace: f.replace === true,
+    flows,
+    current: f.current,
+    namespace: namespaceFlag(f.namespace),
+    output: f.output,
+    failOnBreak: f.failOnBreak === true,
+    egressNamespace: egressNamespaceFlag(f.egressNamespace),
+    clusterNetworks: parseClusterNetworks(f.clusterNetworks),
+  };
+}
+
+/** The flags that choose where flows come from (`plan`, `learn`). */
+export interface FlowSourceFlags {
+  fromFile?: string;
+  selector?: string;
+  all?: boolean;
+  interval: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+}
+
+/** Checks the flow-source flags: a ledger file, or pods as `egress stat` chooses them. Pure. */
+export function toFlowSource(f: FlowSourceFlags, target: string | undefined): FlowSource {
   const all = f.allNamespaces === true;
   if (all && f.namespace !== undefined)
     throw new UsageError('-A and -n are exclusive: choose all namespaces or one');
-  const target = input.args[0];
   const intervalMs = parseDuration(f.interval, '--interval');
   if (intervalMs > 0 && intervalMs < 1000)
     throw new UsageError(`--interval ${f.interval} is too short: use 1s or more`);
@@ -141,18 +167,7 @@ export function validate(input: CommandInput): Options {
       intervalMs,
     };
   }
-  return {
-    global: input.global,
-    files: f.filename,
-    replace: f.replace === true,
-    flows,
-    current: f.current,
-    namespace: namespaceFlag(f.namespace),
-    output: f.output,
-    failOnBreak: f.failOnBreak === true,
-    egressNamespace: egressNamespaceFlag(f.egressNamespace),
-    clusterNetworks: parseClusterNetworks(f.clusterNetworks),
-  };
+  return flows;
 }
 
 export async function run(o: Options, deps: Deps): Promise<number> {

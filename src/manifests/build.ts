@@ -36,7 +36,12 @@ import { parseRequest } from '../net/request.js';
 export interface Manifest {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: Record<string, unknown>;
   [k: string]: unknown;
 }

@@ -32,7 +32,15 @@ export interface GuideWait {
 }
 
 export type GuideStepId =
-  'allow-all' | 'deny-all' | 'allow-get' | 'allow-tls' | 'grpc-tcp' | 'final-state' | 'check';
+  | 'allow-all'
+  | 'deny-all'
+  | 'allow-get'
+  | 'allow-tls'
+  | 'grpc-tcp'
+  | 'final-state'
+  | 'check'
+  | 'allow-again'
+  | 'learn';
 
 export interface GuideStep {
   id: GuideStepId;
@@ -194,5 +202,28 @@ export const GUIDE: readonly GuideStep[] = [
         ['tcp://198.51.100.60:5432', 1],
       ] as const
     ).map(([url, exitCode]) => ({ args: ['egress', 'check', ...NS, url], exitCode, demoLines: 6 })),
+  },
+  // The step the guide leaves to the reader: from the traffic seen, the policy that allows only it.
+  {
+    id: 'allow-again',
+    title: 'Back to everything allowed, so that the traffic to learn from is all allowed',
+    run: [ok('egress', 'allow', ...NS, '--force-conflicts')],
+    waitFor: { url: 'https://github.com', verdict: 'allow', why: 'the Allow policy' },
+    show: [],
+  },
+  {
+    id: 'learn',
+    title:
+      'Learn the policy from the running traffic (proven with egress plan first), apply it, then deny: no request breaks',
+    run: [
+      ok('egress', 'learn', ...NS, '--interval', '1s', '--apply', '--force-conflicts'),
+      ok('egress', 'deny', ...NS, '--force-conflicts'),
+    ],
+    waitFor: {
+      url: 'tcp://198.51.100.60:5432',
+      verdict: 'allow',
+      why: 'the learned address network and TCPRoute',
+    },
+    show: [statWindow],
   },
 ];

@@ -49,6 +49,8 @@ export interface Sandbox {
   counts(): Record<string, number>;
   /** The latest decision per destination URL (first client pod). */
   latest(): Map<string, Decision>;
+  /** Starts sending to a destination the traffic generator never sent to (the test of `egress learn`). */
+  addDestination(d: { url: string; ip: string }): void;
   /**
    * Stops traffic, the controller and the API server (every socket closed), then saves `--state` a last
    * time. Always stops; throws the save's ClusterError afterwards, if it failed.
@@ -161,6 +163,7 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
     world,
     counts: () => traffic.counts(),
     latest: () => traffic.latest(),
+    addDestination: (d) => traffic.addDestination(d),
     stop: async () => {
       traffic.stop();
       controller.stop();

@@ -19,6 +19,8 @@ export interface TrafficGenerator {
   counts(): Record<string, number>;
   /** The latest decision per destination URL. */
   latest(): Map<string, Decision>;
+  /** Starts sending to one more destination from the next tick (a destination never seen before). */
+  addDestination(d: { url: string; ip: string }): void;
   stop(): void;
 }
 
@@ -44,6 +46,7 @@ export function startTraffic(o: {
   const counts: Record<string, number> = {};
   const latest = new Map<string, Decision>();
   let carry = 0;
+  const extra: { url: string; ip: string }[] = [];
   const tick = (): void => {
     carry += (o.rate * o.tickMs) / 1000;
     const n = Math.floor(carry);
@@ -56,7 +59,7 @@ export function startTraffic(o: {
       clientNamespace: o.clientNamespace,
       assumeAccepted: false,
     };
-    for (const d of DESTINATIONS) {
+    for (const d of [...DESTINATIONS, ...extra]) {
       const req = parseRequestUrl(d.url, { ip: d.ip });
       const decision = decide(input, req);
       latest.set(d.url, decision);
@@ -74,6 +77,7 @@ export function startTraffic(o: {
   return {
     counts: () => ({ ...counts }),
     latest: () => new Map(latest),
+    addDestination: (d) => void extra.push(d),
     stop: () => clearInterval(timer),
   };
 }

@@ -110,13 +110,14 @@ describe('__complete: the one completion logic', () => {
 
   test("flags of the command and the program's, and flag values from choices", async () => {
     const c = await toCompletion(program(), ['egress', 'stat', '--b'], noLookups);
-    assert.deepEqual(c, { candidates: ['--by\tgroup rows by'], directive: 4 });
+    assert.deepEqual(c, { candidates: ["--by\tgroup rows by (workload: the pods' owner)"], directive: 4 });
     const g = await toCompletion(program(), ['egress', 'stat', '--cont'], noLookups);
     assert.deepEqual(names(g), ['--context']);
     const by = await toCompletion(program(), ['egress', 'stat', '--by', ''], noLookups);
-    assert.deepEqual(by, { candidates: ['network', 'route', 'host', 'pod'], directive: 4 });
-    const eq = await toCompletion(program(), ['egress', 'get', '-o=y'], noLookups);
-    assert.deepEqual(eq.candidates, ['-o=yaml']);
+    assert.deepEqual(by, { candidates: ['network', 'route', 'host', 'pod', 'workload'], directive: 4 });
+    // get's and stat's -o take jsonpath=TEMPLATE too, so they carry no fixed choices; lint's -o does.
+    const eq = await toCompletion(program(), ['egress', 'lint', '-o=j'], noLookups);
+    assert.deepEqual(eq.candidates, ['-o=json']);
     const shell = await toCompletion(program(), ['completion', ''], noLookups);
     assert.deepEqual(shell.candidates, ['bash', 'zsh', 'fish', 'powershell']);
     const route = await toCompletion(program(), ['egress', 'route', ''], noLookups);

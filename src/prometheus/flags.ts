@@ -11,12 +11,12 @@ export type SourceChoice = 'auto' | 'pods' | 'prometheus';
 
 export interface PrometheusFlags {
   prometheus?: string;
-  source: SourceChoice;
+  source?: SourceChoice;
   since?: string;
   prometheusTokenFile?: string;
   prometheusCaFile?: string;
   prometheusBasicAuthFile?: string;
-  prometheusHeader: string[];
+  prometheusHeader?: string[];
 }
 
 export interface PrometheusOptions {
@@ -93,7 +93,7 @@ export function parseSince(text: string): number {
 
 export function validatePrometheusFlags(f: PrometheusFlags): PrometheusOptions {
   const headers: Record<string, string> = {};
-  for (const h of f.prometheusHeader) {
+  for (const h of f.prometheusHeader ?? []) {
     const eq = h.indexOf('=');
     const name = eq > 0 ? h.slice(0, eq).trim() : '';
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
@@ -112,7 +112,7 @@ export function validatePrometheusFlags(f: PrometheusFlags): PrometheusOptions {
     );
   return {
     url,
-    source: f.source,
+    source: f.source ?? 'auto',
     sinceSeconds,
     tokenFile: f.prometheusTokenFile,
     caFile: f.prometheusCaFile,

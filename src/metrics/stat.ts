@@ -265,7 +265,11 @@ export function toStatWindow(
   const perPod = new Map<string, EgressModel>();
   const models: EgressModel[] = [];
   const hostnamesOff = new Set<string>();
+  // Pods whose previous scrape failed have no baseline: their counters since the proxy started are not
+  // this window's traffic (the fault soak saw them counted whole). They count again from the next window.
+  const noBaseline = new Set(prev?.failed.map((f) => `${f.namespace}/${f.pod}`));
   for (const [pod, e] of curr.expositions) {
+    if (prev && !prev.expositions.has(pod) && noBaseline.has(pod)) continue;
     const m = new EgressModel();
     m.add(pod, prev ? deltaExposition(prev.expositions.get(pod), e) : e);
     // In a rate window, series that did not move (frozen after a policy change) are not traffic.

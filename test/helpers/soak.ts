@@ -212,8 +212,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
       if (!p) continue;
       if (failedBefore.has(name)) {
         f.noBaseline++;
-        // stat takes a pod missing from the previous sample as new, so the window gets its whole counter.
+        // Its previous scrape failed, so the window has no baseline for it: stat must count nothing for
+        // it rather than its whole counter (metrics/stat.ts toStatWindow).
         if (got === p.served && got !== p.window) f.noBaselineWholeCounter++;
+        if (got !== 0)
+          violation(`pod ${name}: no baseline (its last scrape failed), yet stat counted ${got}`);
         continue;
       }
       f.windowsChecked++;

@@ -3,7 +3,6 @@ import type { Deps } from '../deps.js';
 import { ClusterError, ExitCode, UsageError } from '../errors.js';
 import type { KubeClient } from '../kube/rest.js';
 import { parseClusterNetworks } from '../manifests/validate.js';
-import type { EgressLedger } from '../metrics/ledger.js';
 import type { Cidr } from '../net/cidr.js';
 import {
   connectSettings,
@@ -23,7 +22,6 @@ import {
   withExamples,
   type CommandInput,
 } from './flags.js';
-import { inNamespace } from './pods.js';
 import type { WriteOptions } from './write.js';
 
 /** `egress learn`: least-privilege policy from the traffic seen, proven with `egress plan` first. */
@@ -129,12 +127,9 @@ export function validate(input: CommandInput): Options {
   };
 }
 
-/** The scrape limits `egress stat` defaults to. */
-const LIMITS = { concurrency: 16, timeoutMs: 30_000, podTimeoutMs: 10_000 };
-
 export async function run(o: Options, deps: Deps): Promise<number> {
   const { loadManifestFiles } = await import('../policy/load.js');
-  const { fileLedger, liveLedger } = await import('./live-ledger.js');
+  const { readFlows } = await import('./live-ledger.js');
   const { liveObjects, planNamespaces } = await import('./egress-plan.js');
   const { learnPolicy, proveLearned } = await import('../policy/learn.js');
   const currentFiles = o.current === undefined ? undefined : loadManifestFiles([o.current], deps.cwd).objects;
@@ -143,18 +138,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
   let client: KubeClient | undefined;
   try {
     const connect = async () => (client ??= await deps.kube(connectSettings(o.global, namespace)));
-    let ledger: EgressLedger;
-    let failed: { namespace: string; pod: string; error: string }[] = [];
-    if (o.flows.from === 'file') ledger = await fileLedger(o.flows.file, deps.cwd);
-    else {
-      const selection = inNamespace(o.flows.pods, o.flows.allNamespaces ? undefined : namespace);
-      ({ ledger, failed } = await liveLedger(
-        await connect(),
-        selection,
-        { ...LIMITS, intervalMs: o.flows.intervalMs },
-        deps,
-      ));
-    }
+    const { ledger, failed } = await readFlows(o.flows, namespace, connect, deps);
     if (failed.length)
       throw new ClusterError(
         `${failed.length} pod${failed.length === 1 ? '' : 's'} could not be read, so learning would miss their flows: ${failed[0]?.error ?? ''}`,

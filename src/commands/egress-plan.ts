@@ -24,8 +24,7 @@ import {
   withExamples,
   type CommandInput,
 } from './flags.js';
-import { inNamespace, toPodChoice, type PodChoice } from './pods.js';
-import type { ScrapeLimits } from './scrape-round.js';
+import { toPodChoice, type PodChoice } from './pods.js';
 
 /** `egress plan -f FILES`: what the proposed objects would do to the traffic seen, before they ship. */
 export function command(): Command {
@@ -107,9 +106,6 @@ export interface Options {
   clusterNetworks: Cidr[];
 }
 
-/** The scrape limits `egress stat` defaults to. */
-const LIMITS: ScrapeLimits = { concurrency: 16, timeoutMs: 30_000, podTimeoutMs: 10_000 };
-
 export function validate(input: CommandInput): Options {
   const f = input.opts as unknown as Flags;
   if (!f.filename.length) throw new UsageError('give the proposed objects with -f FILE|DIR');
@@ -172,7 +168,7 @@ export function toFlowSource(f: FlowSourceFlags, target: string | undefined): Fl
 
 export async function run(o: Options, deps: Deps): Promise<number> {
   const { loadManifestFiles } = await import('../policy/load.js');
-  const { fileLedger, liveLedger } = await import('./live-ledger.js');
+  const { readFlows } = await import('./live-ledger.js');
   // Files first: bad input is exit 2 before any cluster is contacted.
   const { readStdin } = await import('./policy-source.js');
   // `-f -` is standard input, as for lint and check.
@@ -184,18 +180,7 @@ export async function run(o: Options, deps: Deps): Promise<number> {
   let client: KubeClient | undefined;
   try {
     const connect = async () => (client ??= await deps.kube(connectSettings(o.global, namespace)));
-    let ledger: EgressLedger;
-    let failed: { namespace: string; pod: string; error: string }[] = [];
-    if (o.flows.from === 'file') ledger = await fileLedger(o.flows.file, deps.cwd);
-    else {
-      const selection = inNamespace(o.flows.pods, o.flows.allNamespaces ? undefined : namespace);
-      ({ ledger, failed } = await liveLedger(
-        await connect(),
-        selection,
-        { ...LIMITS, intervalMs: o.flows.intervalMs },
-        deps,
-      ));
-    }
+    const { ledger, failed } = await readFlows(o.flows, namespace, connect, deps);
     const current =
       currentFiles ??
       (await liveObjects(

@@ -7,6 +7,8 @@ import type { Selection } from '../kube/resolve.js';
 import type { KubeClient } from '../kube/rest.js';
 import type { EgressLedger } from '../metrics/ledger.js';
 import type { StatSample } from '../metrics/stat.js';
+import type { FlowSource } from './egress-plan.js';
+import { inNamespace } from './pods.js';
 import type { ScrapeLimits } from './scrape-round.js';
 
 /** The flows a live ledger holds, and the pods that could not be read (the ledger is then partial). */
@@ -70,4 +72,22 @@ export async function fileLedger(file: string, cwd: string): Promise<EgressLedge
     throw new UsageError(`--from-file ${file}: no such file`);
   }
   return parseLedger(text, file);
+}
+
+/** How hard `plan` and `learn` scrape when they read live flows (`egress stat`'s defaults). */
+const FLOW_LIMITS: ScrapeLimits = { concurrency: 16, timeoutMs: 30_000, podTimeoutMs: 10_000 };
+
+/**
+ * The flows `egress plan` and `egress learn` replay: a ledger file, or the pods scraped live (`connect`
+ * opens the client only then), with the pods that could not be read.
+ */
+export async function readFlows(
+  flows: FlowSource,
+  namespace: string,
+  connect: () => Promise<KubeClient>,
+  deps: Deps,
+): Promise<{ ledger: EgressLedger; failed: { namespace: string; pod: string; error: string }[] }> {
+  if (flows.from === 'file') return { ledger: await fileLedger(flows.file, deps.cwd), failed: [] };
+  const selection = inNamespace(flows.pods, flows.allNamespaces ? undefined : namespace);
+  return liveLedger(await connect(), selection, { ...FLOW_LIMITS, intervalMs: flows.intervalMs }, deps);
 }

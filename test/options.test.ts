@@ -204,6 +204,11 @@ const rows: Row[] = [
     code: 2,
   },
   {
+    argv: 'egress stat -o ledger --since 1h',
+    error: 'error: -o ledger reads the proxies: drop the Prometheus flags, or add --source pods',
+    code: 2,
+  },
+  {
     argv: 'egress stat -A -n x',
     error: 'error: -A and -n are exclusive: choose all namespaces or one',
     code: 2,

@@ -116,6 +116,15 @@ export function validate(input: CommandInput): Options {
     throw new UsageError(`--interval ${f.interval} is too short: use 1s or more`);
   if (watch && out.format === 'ledger')
     throw new UsageError('-o ledger writes one window (a file for egress plan --from-file): drop --watch');
+  const prometheus = validatePrometheusFlags(f);
+  // The ledger names workloads from the pods' owners, which a Prometheus answer does not carry yet: refuse
+  // it here, before any query, when the flags ask for Prometheus.
+  const asksPrometheus =
+    prometheus.source === 'prometheus' ||
+    prometheus.url !== undefined ||
+    prometheus.sinceSeconds !== undefined;
+  if (out.format === 'ledger' && asksPrometheus)
+    throw new UsageError('-o ledger reads the proxies: drop the Prometheus flags, or add --source pods');
   const target = input.args[0];
   // With no target, selector or --all, stat looks at every pod of the namespace.
   const chosen = target !== undefined || f.selector !== undefined || f.all === true;
@@ -134,7 +143,7 @@ export function validate(input: CommandInput): Options {
     concurrency: parsePositiveInt(f.maxConcurrency, '--max-concurrency', 256),
     timeoutMs: parseDuration(f.timeout, '--timeout'),
     podTimeoutMs: parseDuration(f.podTimeout, '--pod-timeout'),
-    prometheus: validatePrometheusFlags(f),
+    prometheus,
   };
 }
 
@@ -158,10 +167,10 @@ export async function run(o: Options, deps: Deps): Promise<number> {
       deps,
       (r, text) => finish(r, text, o, deps),
       (r) => {
-        // The ledger is built from the pods' owners, which a Prometheus answer does not carry yet.
+        // validate() refuses -o ledger with Prometheus flags; `auto` found viz's Prometheus here.
         if (o.output === 'ledger')
           throw new UsageError(
-            '-o ledger reads the proxies: add --source pods (a ledger from Prometheus is not built yet)',
+            '-o ledger reads the proxies: add --source pods (found linkerd-viz Prometheus)',
           );
         return statFormats[o.output](r, { color: useColor(deps) });
       },

@@ -9,6 +9,17 @@ import { errorMessage, exitCodeOf } from '../src/errors.js';
 import { parseClusterNetworks, parseNetworkFlag } from '../src/manifests/validate.js';
 import type { GlobalOptions } from '../src/options/global.js';
 
+/** The Prometheus flags' defaults, as stat, plan and learn validate them. */
+const NO_PROM = {
+  url: undefined,
+  source: 'auto',
+  sinceSeconds: undefined,
+  tokenFile: undefined,
+  caFile: undefined,
+  basicAuthFile: undefined,
+  headers: {},
+};
+
 const G: GlobalOptions = { kubeconfig: undefined, context: undefined, requestTimeoutMs: 0, verbose: false };
 const CLUSTER = parseClusterNetworks('10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8');
 
@@ -205,8 +216,11 @@ const rows: Row[] = [
   },
   {
     argv: 'egress stat -o ledger --since 1h',
-    error: 'error: -o ledger reads the proxies: drop the Prometheus flags, or add --source pods',
-    code: 2,
+    command: 'stat',
+    options: expectStat({
+      output: 'ledger',
+      prometheus: { ...NO_PROM, sinceSeconds: 3600 },
+    }),
   },
   {
     argv: 'egress stat -A -n x',
@@ -278,6 +292,7 @@ const rows: Row[] = [
         pods: { by: 'target', target: { kind: 'deployment', name: 'web', text: 'deploy/web' } },
         allNamespaces: false,
         intervalMs: 30_000,
+        prometheus: NO_PROM,
       },
       current: 'live/',
       namespace: 'egress-test',
@@ -297,6 +312,7 @@ const rows: Row[] = [
         pods: { by: 'selector', selector: 'app=web' },
         allNamespaces: true,
         intervalMs: 0,
+        prometheus: NO_PROM,
       },
     }),
   },
@@ -304,6 +320,25 @@ const rows: Row[] = [
     argv: 'egress plan -f p/ --from-file ledger.json',
     command: 'plan',
     options: expectPlan({ files: ['p/'], flows: { from: 'file', file: 'ledger.json' } }),
+  },
+  {
+    argv: 'egress plan -f p/ -A --since 1d --prometheus http://prom:9090',
+    command: 'plan',
+    options: expectPlan({
+      files: ['p/'],
+      flows: {
+        from: 'pods',
+        pods: { by: 'all' },
+        allNamespaces: true,
+        intervalMs: 0,
+        prometheus: { ...NO_PROM, url: new URL('http://prom:9090'), sinceSeconds: 86_400 },
+      },
+    }),
+  },
+  {
+    argv: 'egress plan -f p/ --from-file l.json --since 1h --source prometheus',
+    error: 'error: --from-file reads the flows from the ledger: drop --since, --source',
+    code: 2,
   },
   { argv: 'egress plan', error: 'error: give the proposed objects with -f FILE|DIR', code: 2 },
   {
@@ -331,6 +366,31 @@ const rows: Row[] = [
   // ── egress learn ──
   { argv: 'egress learn', command: 'learn', options: expectLearn({}) },
   {
+    argv: 'egress learn -n web --since 7d --source prometheus',
+    command: 'learn',
+    options: expectLearn({
+      namespace: 'web',
+      flows: {
+        from: 'pods',
+        pods: { by: 'all' },
+        allNamespaces: false,
+        intervalMs: 0,
+        prometheus: { ...NO_PROM, source: 'prometheus', sinceSeconds: 604_800 },
+      },
+    }),
+  },
+  {
+    argv: 'egress learn --source pods --since 1h',
+    error:
+      'error: --since needs Prometheus (the proxies keep no history): use --source prometheus, or --interval with the pods',
+    code: 2,
+  },
+  {
+    argv: 'egress learn --from-file l.json --prometheus http://prom:9090',
+    error: 'error: --from-file reads the flows from the ledger: drop --prometheus',
+    code: 2,
+  },
+  {
     argv: 'egress learn -n egress-test deploy/web --interval 5m -o json --wildcards 3 --include-denied --apply --force-conflicts --field-manager me',
     command: 'learn',
     options: expectLearn({
@@ -339,6 +399,7 @@ const rows: Row[] = [
         pods: { by: 'target', target: { kind: 'deployment', name: 'web', text: 'deploy/web' } },
         allNamespaces: false,
         intervalMs: 300_000,
+        prometheus: NO_PROM,
       },
       namespace: 'egress-test',
       output: 'json',
@@ -363,6 +424,7 @@ const rows: Row[] = [
         pods: { by: 'selector', selector: 'app=web' },
         allNamespaces: true,
         intervalMs: 0,
+        prometheus: NO_PROM,
       },
     }),
   },
@@ -935,7 +997,7 @@ function expectPlan(o: Record<string, unknown>): unknown {
     global: G,
     files: ['policy/'],
     replace: false,
-    flows: { from: 'pods', pods: { by: 'all' }, allNamespaces: false, intervalMs: 0 },
+    flows: { from: 'pods', pods: { by: 'all' }, allNamespaces: false, intervalMs: 0, prometheus: NO_PROM },
     current: undefined,
     namespace: undefined,
     output: 'table',
@@ -949,7 +1011,7 @@ function expectPlan(o: Record<string, unknown>): unknown {
 function expectLearn(o: Record<string, unknown>): unknown {
   return {
     global: G,
-    flows: { from: 'pods', pods: { by: 'all' }, allNamespaces: false, intervalMs: 0 },
+    flows: { from: 'pods', pods: { by: 'all' }, allNamespaces: false, intervalMs: 0, prometheus: NO_PROM },
     current: undefined,
     namespace: undefined,
     output: 'yaml',
@@ -980,15 +1042,7 @@ function expectStat(o: Record<string, unknown>): unknown {
     concurrency: 16,
     timeoutMs: 30_000,
     podTimeoutMs: 10_000,
-    prometheus: {
-      url: undefined,
-      source: 'auto',
-      sinceSeconds: undefined,
-      tokenFile: undefined,
-      caFile: undefined,
-      basicAuthFile: undefined,
-      headers: {},
-    },
+    prometheus: NO_PROM,
     ...o,
   };
 }

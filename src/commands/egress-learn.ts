@@ -12,6 +12,7 @@ import {
   type GlobalOptions,
 } from '../options/global.js';
 import type { PolicyObject } from '../policy/types.js';
+import { addPrometheusFlags } from '../prometheus/flags.js';
 import { toFlowSource, type FlowSource, type FlowSourceFlags } from './egress-plan.js';
 import {
   DEFAULT_NETWORK,
@@ -53,6 +54,7 @@ export function command(): Command {
       '--force-conflicts',
       'with --apply: take over fields another field manager owns (without it, such conflicts are refused)',
     );
+  addPrometheusFlags(cmd);
   addNamespaceFlag(cmd);
   addAllNamespacesFlag(cmd);
   addEgressNamespaceFlag(cmd);
@@ -63,6 +65,7 @@ export function command(): Command {
   egressctl egress learn -n egress-test --interval 5m --out policy/
   egressctl egress plan -n egress-test -f policy/ --replace      # what the learned policy changes
   egressctl egress learn -n egress-test --interval 5m --apply    # then enforce it
+  egressctl egress learn -A --since 7d --out policy/              # a week of traffic, from Prometheus
   egressctl egress learn --from-file ledger.json --current live/ --wildcards 3 -o json
 
 Exit: 0 ok; 2 bad input; 3 cluster or partial, or a proposal that would break a flow it meant to keep.`,

@@ -16,6 +16,12 @@ import {
 import type { PlanReport } from '../policy/plan.js';
 import type { PolicyObject } from '../policy/types.js';
 import {
+  addPrometheusFlags,
+  validatePrometheusFlags,
+  type PrometheusFlags,
+  type PrometheusOptions,
+} from '../prometheus/flags.js';
+import {
   addAllNamespacesFlag,
   addClusterNetworksFlag,
   addEgressNamespaceFlag,
@@ -57,6 +63,7 @@ export function command(): Command {
       new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
     )
     .option('--fail-on-break', 'exit 1 when any flow would break (uncertain flows do not count)');
+  addPrometheusFlags(cmd);
   addNamespaceFlag(cmd);
   addAllNamespacesFlag(cmd);
   addEgressNamespaceFlag(cmd);
@@ -66,24 +73,19 @@ export function command(): Command {
     `
   egressctl egress plan -n egress-test -f policy/ --interval 30s
   egressctl egress plan -n egress-test -f policy/ --replace --fail-on-break   # CI gate
+  egressctl egress plan -A -f policy/ --replace --since 1d                    # a day of traffic, from Prometheus
   egressctl egress plan -f policy/ --from-file ledger.json --current live/ -o json
 
 Exit: 0 when no flow would break; 1 with --fail-on-break when one would; 2 bad input; 3 cluster or partial.`,
   );
 }
 
-interface Flags {
+interface Flags extends FlowSourceFlags {
   filename: string[];
   replace?: boolean;
-  fromFile?: string;
-  selector?: string;
-  all?: boolean;
-  interval: string;
   current?: string;
   output: 'table' | 'json';
   failOnBreak?: boolean;
-  namespace?: string;
-  allNamespaces?: boolean;
   egressNamespace: string;
   clusterNetworks: string;
 }
@@ -91,7 +93,14 @@ interface Flags {
 /** Where the flows come from: a ledger file, or the pods (as `egress stat` chooses them). */
 export type FlowSource =
   | { from: 'file'; file: string }
-  | { from: 'pods'; pods: PodChoice; allNamespaces: boolean; intervalMs: number };
+  | {
+      from: 'pods';
+      pods: PodChoice;
+      allNamespaces: boolean;
+      intervalMs: number;
+      /** Whether Prometheus answers instead (`prometheus/source.ts` chooseSource has the rule). */
+      prometheus: PrometheusOptions;
+    };
 
 export interface Options {
   global: GlobalOptions;
@@ -125,7 +134,7 @@ export function validate(input: CommandInput): Options {
 }
 
 /** The flags that choose where flows come from (`plan`, `learn`). */
-export interface FlowSourceFlags {
+export interface FlowSourceFlags extends PrometheusFlags {
   fromFile?: string;
   selector?: string;
   all?: boolean;
@@ -142,6 +151,7 @@ export function toFlowSource(f: FlowSourceFlags, target: string | undefined): Fl
   const intervalMs = parseDuration(f.interval, '--interval');
   if (intervalMs > 0 && intervalMs < 1000)
     throw new UsageError(`--interval ${f.interval} is too short: use 1s or more`);
+  const prometheus = validatePrometheusFlags(f);
   let flows: FlowSource;
   if (f.fromFile !== undefined) {
     const clash = [
@@ -150,6 +160,9 @@ export function toFlowSource(f: FlowSourceFlags, target: string | undefined): Fl
       f.all && '--all',
       all && '-A',
       intervalMs > 0 && '--interval',
+      prometheus.url !== undefined && '--prometheus',
+      prometheus.sinceSeconds !== undefined && '--since',
+      prometheus.source !== 'auto' && '--source',
     ].filter(Boolean);
     if (clash.length)
       throw new UsageError(`--from-file reads the flows from the ledger: drop ${clash.join(', ')}`);
@@ -161,6 +174,7 @@ export function toFlowSource(f: FlowSourceFlags, target: string | undefined): Fl
       pods: toPodChoice(target, chosen ? f : { ...f, all: true }, all),
       allNamespaces: all,
       intervalMs,
+      prometheus,
     };
   }
   return flows;

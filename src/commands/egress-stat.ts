@@ -117,14 +117,6 @@ export function validate(input: CommandInput): Options {
   if (watch && out.format === 'ledger')
     throw new UsageError('-o ledger writes one window (a file for egress plan --from-file): drop --watch');
   const prometheus = validatePrometheusFlags(f);
-  // The ledger names workloads from the pods' owners, which a Prometheus answer does not carry yet: refuse
-  // it here, before any query, when the flags ask for Prometheus.
-  const asksPrometheus =
-    prometheus.source === 'prometheus' ||
-    prometheus.url !== undefined ||
-    prometheus.sinceSeconds !== undefined;
-  if (out.format === 'ledger' && asksPrometheus)
-    throw new UsageError('-o ledger reads the proxies: drop the Prometheus flags, or add --source pods');
   const target = input.args[0];
   // With no target, selector or --all, stat looks at every pod of the namespace.
   const chosen = target !== undefined || f.selector !== undefined || f.all === true;
@@ -159,27 +151,7 @@ async function loadStat() {
 type Round = ScrapedRound;
 
 export async function run(o: Options, deps: Deps): Promise<number> {
-  if (o.prometheus.source !== 'pods') {
-    const { statFromPrometheus } = await import('../prometheus/stat-command.js');
-    const { statFormats } = await import('../render/stat.js');
-    const code = await statFromPrometheus(
-      o,
-      deps,
-      (r, text) => finish(r, text, o, deps),
-      (r) => {
-        // validate() refuses -o ledger with Prometheus flags; `auto` found viz's Prometheus here.
-        if (o.output === 'ledger')
-          throw new UsageError(
-            '-o ledger reads the proxies: add --source pods (found linkerd-viz Prometheus)',
-          );
-        return statFormats[o.output](r, { color: useColor(deps) });
-      },
-    );
-    if (code !== undefined) return code;
-  }
   const m = await loadStat();
-  const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
-  const client = await deps.kube(connectSettings(o.global, namespace));
   const output = o.output;
   // COLUMNS wins, as for other tools; a pipe has no width (deps.columns undefined): no limit.
   const envColumns = Number(deps.env.COLUMNS);
@@ -192,6 +164,14 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     ...(trend ? { trend } : {}),
   });
   const render = (r: StatReport) => (output === 'ledger' ? '' : m.statFormats[output](r, opts()));
+  if (o.prometheus.source !== 'pods') {
+    // The same renderers for both sources; a Prometheus ledger comes back as its text.
+    const { statFromPrometheus } = await import('../prometheus/stat-command.js');
+    const code = await statFromPrometheus(o, deps, (r, text) => finish(r, text, o, deps), render);
+    if (code !== undefined) return code;
+  }
+  const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
+  const client = await deps.kube(connectSettings(o.global, namespace));
   const tty = deps.stdoutIsTTY && o.watch;
   try {
     const selection = inNamespace(o.pods, o.allNamespaces ? undefined : namespace);

@@ -9,6 +9,7 @@ import type { EgressLedger } from '../metrics/ledger.js';
 import type { StatSample } from '../metrics/stat.js';
 import type { FlowSource } from './egress-plan.js';
 import { inNamespace } from './pods.js';
+import type { SourceChoice } from '../prometheus/source.js';
 import type { ScrapeLimits } from './scrape-round.js';
 
 /** The flows a live ledger holds, and the pods that could not be read (the ledger is then partial). */
@@ -78,8 +79,9 @@ export async function fileLedger(file: string, cwd: string): Promise<EgressLedge
 const FLOW_LIMITS: ScrapeLimits = { concurrency: 16, timeoutMs: 30_000, podTimeoutMs: 10_000 };
 
 /**
- * The flows `egress plan` and `egress learn` replay: a ledger file, or the pods scraped live (`connect`
- * opens the client only then), with the pods that could not be read.
+ * The flows `egress plan` and `egress learn` replay: a ledger file, Prometheus (when `chooseSource`
+ * picks it: `--since`, `--prometheus`, `--source prometheus`, $EGRESSCTL_PROMETHEUS), or the pods
+ * scraped live (`connect` opens the client only then), with the pods that could not be read.
  */
 export async function readFlows(
   flows: FlowSource,
@@ -88,6 +90,41 @@ export async function readFlows(
   deps: Deps,
 ): Promise<{ ledger: EgressLedger; failed: { namespace: string; pod: string; error: string }[] }> {
   if (flows.from === 'file') return { ledger: await fileLedger(flows.file, deps.cwd), failed: [] };
+  const { chooseSource } = await import('../prometheus/source.js');
+  const choice = chooseSource(flows.prometheus, deps.env);
+  if (choice.type !== 'pods') {
+    if (flows.intervalMs > 0)
+      throw new UsageError(
+        '--interval scrapes the proxies twice; from Prometheus use --since DURATION (or --source pods)',
+      );
+    return { ledger: await promFlows(flows, choice, namespace, connect, deps), failed: [] };
+  }
   const selection = inNamespace(flows.pods, flows.allNamespaces ? undefined : namespace);
   return liveLedger(await connect(), selection, { ...FLOW_LIMITS, intervalMs: flows.intervalMs }, deps);
+}
+
+/** The ledger of the flows Prometheus saw over `--since` (or totals), one series per (row, pod). */
+async function promFlows(
+  flows: Extract<FlowSource, { from: 'pods' }>,
+  choice: Exclude<SourceChoice, { type: 'pods' }>,
+  namespace: string,
+  connect: () => Promise<KubeClient>,
+  deps: Deps,
+): Promise<EgressLedger> {
+  const { noProxies, promEndpoint, promScope } = await import('../prometheus/source.js');
+  const { podSampleLedger, queryPodSample } = await import('../prometheus/egress.js');
+  const ns = flows.allNamespaces ? undefined : namespace;
+  const scope = await promScope(flows.pods, ns, connect);
+  const endpoint = await promEndpoint(choice, flows.prometheus, FLOW_LIMITS, connect);
+  const p = await queryPodSample(endpoint, {
+    scope,
+    windowSeconds: flows.prometheus.sinceSeconds,
+    at: deps.now(),
+    signal: deps.signal,
+    deadlineMs: FLOW_LIMITS.timeoutMs,
+    onWarning: (w) => deps.err.write(`warning: ${w}\n`),
+    owners: true,
+  });
+  if (p.sample.scraped === 0) throw noProxies(endpoint, flows.pods, ns);
+  return podSampleLedger(p, endpoint.name);
 }

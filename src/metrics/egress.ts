@@ -317,10 +317,9 @@ export function seriesKey(s: Sample): string {
 
 export type GroupBy = 'network' | 'route' | 'host' | 'pod';
 
-/** Merges rows to the requested grain. `host` keeps every row; `pod` splits them per pod. */
-export function groupRows(rows: EgressRow[], by: GroupBy, perPod?: Map<string, EgressRow[]>): EgressRow[] {
+/** Merges rows to the requested grain; `host` keeps every row (rows per pod are stat.ts's toStatWindow). */
+export function groupRows(rows: EgressRow[], by: Exclude<GroupBy, 'pod'>): EgressRow[] {
   if (by === 'host') return rows;
-  if (by === 'pod') return [...(perPod ?? new Map<string, EgressRow[]>()).values()].flat();
   const out = new Map<string, EgressRow>();
   for (const r of rows) {
     const key =

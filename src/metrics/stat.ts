@@ -260,8 +260,17 @@ export function toStatWindow(
   prev: StatSample | undefined,
   curr: StatSample,
   by: StatGroupBy,
-  o: { workloads?: Map<string, { kind: string; name: string }>; live?: LivePolicy } = {},
+  o: {
+    workloads?: Map<string, { kind: string; name: string }>;
+    live?: LivePolicy;
+    /**
+     * Without `prev`: `curr` already holds this many seconds' increase (Prometheus' `increase()`),
+     * so the report is a rate window over them, not totals.
+     */
+    windowSeconds?: number | undefined;
+  } = {},
 ): StatReport {
+  const windowed = prev !== undefined || o.windowSeconds !== undefined;
   const perPod = new Map<string, EgressModel>();
   const models: EgressModel[] = [];
   const hostnamesOff = new Set<string>();
@@ -273,7 +282,7 @@ export function toStatWindow(
     const m = new EgressModel();
     m.add(pod, prev ? deltaExposition(prev.expositions.get(pod), e) : e);
     // In a rate window, series that did not move (frozen after a policy change) are not traffic.
-    if (prev)
+    if (windowed)
       for (const [k, r] of m.rows) if (r.counts.requests === 0 && r.counts.opened === 0) m.rows.delete(k);
     for (const p of m.hostnamesOff) hostnamesOff.add(p);
     models.push(m);
@@ -303,7 +312,7 @@ export function toStatWindow(
       mergeModels(g.models).map((row) => ({ row, workload: g.ref })),
     );
   } else rows = sortRows(groupRows(mergeModels(models), by));
-  const seconds = prev ? Math.max(0.001, (curr.at - prev.at) / 1000) : undefined;
+  const seconds = prev ? Math.max(0.001, (curr.at - prev.at) / 1000) : o.windowSeconds;
   return toStatReport(rows, {
     seconds,
     groupBy: by,

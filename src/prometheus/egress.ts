@@ -1,19 +1,15 @@
 import { setMaxListeners } from 'node:events';
-import {
-  EgressModel,
-  groupRows,
-  mergeModels,
-  sortRows,
-  type EgressRow,
-  type GroupBy,
-} from '../metrics/egress.js';
+import { EgressModel, groupRows, sortRows, type EgressRow, type GroupBy } from '../metrics/egress.js';
+import { toLedger, type EgressLedger, type WorkloadRef } from '../metrics/ledger.js';
 import type { Exposition, MetricFamily } from '../metrics/parse.js';
-import { toStatReport, type StatReport } from '../metrics/stat.js';
+import { toStatReport, toStatWindow, type StatReport, type StatSample } from '../metrics/stat.js';
 import { instantQuery, type Endpoint, type VectorSample } from './client.js';
 import {
   FAMILIES,
   familyQuery,
   hostnamesOffQuery,
+  ownerOf,
+  ownersQuery,
   podCountsQuery,
   podsQuery,
   proxiesQuery,
@@ -30,8 +26,8 @@ export interface PromQueryOptions {
   scope: PromScope;
   /** `--since`: increase() over this many seconds; undefined: the bare counters (totals). */
   windowSeconds?: number | undefined;
-  /** The grain: `pod` makes rows per pod (`namespace, pod` join the `sum by`); default `host`. */
-  by?: GroupBy | undefined;
+  /** The grain (default `host`); rows per pod or workload come from `queryPodSample`. */
+  by?: Exclude<GroupBy, 'pod'> | undefined;
   /** Evaluation time (ms since the epoch), the same for every query. */
   at: number;
   signal?: AbortSignal | undefined;
@@ -46,8 +42,6 @@ export interface PromQueryOptions {
 export interface PromEgress {
   /** Rows of all pods, merged and sorted (not grouped). */
   rows: EgressRow[];
-  /** With `perPod`: `namespace/pod` → that pod's rows. */
-  perPod: Map<string, EgressRow[]> | undefined;
   /** `namespace/pod` of pods with hostname labels off, sorted. */
   hostnamesOff: string[];
   /** Proxies Prometheus sees in the scope. */
@@ -62,7 +56,7 @@ export interface PromEgress {
    * row's grainKey (at `by`) to its number of pods.
    */
   podCounts: Map<string, number> | undefined;
-  by: GroupBy;
+  by: Exclude<GroupBy, 'pod'>;
 }
 
 /**
@@ -114,86 +108,53 @@ function byPod<T>(items: T[], metric: (t: T) => Record<string, string>): Map<str
 /** In a window, rows whose counters did not move (frozen after a policy change) are not traffic. */
 const moved = (r: EgressRow) => r.counts.requests > 0 || r.counts.opened > 0;
 
-export async function queryEgress(e: Endpoint, o: PromQueryOptions): Promise<PromEgress> {
-  const time = o.at / 1000;
-  const perPod = o.by === 'pod';
-  // One signal for the concurrent queries, each of which listens on it.
+/** Runs `fn` with one signal for its concurrent queries (each listens on it), tied to `outer`. */
+async function withSignal<T>(outer: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   setMaxListeners(64, ac.signal);
   const abort = () => ac.abort();
-  if (o.signal?.aborted) ac.abort();
-  o.signal?.addEventListener('abort', abort, { once: true });
+  if (outer?.aborted) ac.abort();
+  outer?.addEventListener('abort', abort, { once: true });
   try {
-    return await run(e, o, time, perPod, ac.signal);
+    return await fn(ac.signal);
   } finally {
-    o.signal?.removeEventListener('abort', abort);
+    outer?.removeEventListener('abort', abort);
   }
 }
 
-async function run(
-  e: Endpoint,
-  o: PromQueryOptions,
-  time: number,
-  perPod: boolean,
-  signal: AbortSignal,
-): Promise<PromEgress> {
-  const q = (query: string, purpose: string) =>
+function querier(e: Endpoint, o: PromQueryOptions, signal: AbortSignal) {
+  return (query: string, purpose: string) =>
     instantQuery(e, query, {
       purpose,
-      time,
+      time: o.at / 1000,
       signal,
       deadlineMs: o.deadlineMs,
       onWarning: o.onWarning,
     });
-  const w = { windowSeconds: o.windowSeconds, perPod };
+}
+
+/** Rows at a grain of network, route or host: one series per row and family, whatever the pods. */
+export async function queryEgress(e: Endpoint, o: PromQueryOptions): Promise<PromEgress> {
+  return withSignal(o.signal, (signal) => run(e, o, signal));
+}
+
+async function run(e: Endpoint, o: PromQueryOptions, signal: AbortSignal): Promise<PromEgress> {
+  const q = querier(e, o, signal);
+  const w = { windowSeconds: o.windowSeconds, perPod: false };
   const by = o.by ?? 'host';
-  const grain = by === 'pod' ? 'host' : by;
   const [families, counted, off, proxies] = await Promise.all([
     Promise.all(
       FAMILIES.map(async (f) => ({ ...f, samples: await q(familyQuery(f, o.scope, w), f.purpose) })),
     ),
-    perPod ? Promise.resolve([]) : q(podCountsQuery(o.scope, { ...w, by: grain }), 'the pods per row'),
+    q(podCountsQuery(o.scope, { ...w, by }), 'the pods per row'),
     q(hostnamesOffQuery(o.scope), 'pods with hostname labels off'),
     q(proxiesQuery(o.scope), 'the number of proxies'),
   ]);
   const pairs = counted.reduce((n, s) => n + s.value, 0);
-  const names = !perPod && pairs <= (o.podNamesLimit ?? POD_NAMES_LIMIT);
+  const names = pairs <= (o.podNamesLimit ?? POD_NAMES_LIMIT);
   const pods = names ? await q(podsQuery(o.scope, w), 'the pods behind each row') : [];
-  const queries = FAMILIES.length + (perPod ? 0 : 1) + 2 + (names ? 1 : 0);
+  const queries = FAMILIES.length + 3 + (names ? 1 : 0);
   const hostnamesOff = off.map((s) => podOf(s.metric)).sort();
-  const common = {
-    hostnamesOff,
-    proxies: proxies[0]?.value ?? 0,
-    at: o.at,
-    windowSeconds: o.windowSeconds,
-    by,
-  };
-
-  if (perPod) {
-    const grouped = new Map<string, { family: string; series: string; samples: VectorSample[] }[]>();
-    for (const f of families)
-      for (const [pod, samples] of byPod(f.samples, (s) => s.metric)) {
-        let l = grouped.get(pod);
-        if (!l) grouped.set(pod, (l = []));
-        l.push({ family: f.family, series: f.series, samples });
-      }
-    const models: EgressModel[] = [];
-    const perPodRows = new Map<string, EgressRow[]>();
-    // In the pods source's order (resolvePods: namespace, then name), which --by pod rows keep.
-    const order = [...grouped].sort(([a], [b]) => {
-      const [an = '', ap = ''] = a.split('/');
-      const [bn = '', bp = ''] = b.split('/');
-      return an.localeCompare(bn) || ap.localeCompare(bp);
-    });
-    for (const [pod, fams] of order) {
-      const m = new EgressModel();
-      m.add(pod, exposition(fams));
-      if (o.windowSeconds) for (const [k, r] of m.rows) if (!moved(r)) m.rows.delete(k);
-      models.push(m);
-      perPodRows.set(pod, mergeModels([m]));
-    }
-    return { ...common, queries, rows: mergeModels(models), perPod: perPodRows, podCounts: undefined };
-  }
 
   const counts = new EgressModel();
   counts.add(ALL, exposition(families));
@@ -217,11 +178,70 @@ async function run(
     m.add(ALL, exposition(byFamily(counted, true)));
     podCounts = new Map();
     for (const r of m.rows.values()) {
-      const k = grainKey(r, grain);
+      const k = grainKey(r, by);
       podCounts.set(k, (podCounts.get(k) ?? 0) + r.counts.requests + r.counts.opened);
     }
   }
-  return { ...common, queries, rows: sortRows(rows), perPod: undefined, podCounts };
+  return {
+    hostnamesOff,
+    proxies: proxies[0]?.value ?? 0,
+    at: o.at,
+    windowSeconds: o.windowSeconds,
+    by,
+    queries,
+    rows: sortRows(rows),
+    podCounts,
+  };
+}
+
+/** Each pod's egress families from Prometheus, as one scrape of every pod would give them. */
+export interface PromPodSample {
+  /**
+   * The pods' families: their counters (totals since each proxy started) or, with a window, each
+   * series' increase() over it, for `toStatWindow(undefined, sample, by, { windowSeconds })`.
+   */
+  sample: StatSample;
+  /** `namespace/pod` → its workload, from viz's owner labels (when `owners` was asked). */
+  workloads: Map<string, WorkloadRef>;
+  windowSeconds: number | undefined;
+  queries: number;
+}
+
+/**
+ * What `--by pod`, `--by workload` and the ledger read: the families summed by the row labels AND the
+ * pod (`namespace, pod` join the `sum by`), so one series per (row, pod), still one query per family;
+ * with `owners`, one more gives each pod's workload.
+ */
+export async function queryPodSample(
+  e: Endpoint,
+  o: Omit<PromQueryOptions, 'by' | 'podNamesLimit'> & { owners: boolean },
+): Promise<PromPodSample> {
+  return withSignal(o.signal, async (signal) => {
+    const q = querier(e, o, signal);
+    const w = { windowSeconds: o.windowSeconds, perPod: true };
+    const [families, proxies, owners] = await Promise.all([
+      Promise.all(
+        FAMILIES.map(async (f) => ({ ...f, samples: await q(familyQuery(f, o.scope, w), f.purpose) })),
+      ),
+      q(proxiesQuery(o.scope), 'the number of proxies'),
+      o.owners ? q(ownersQuery(o.scope), "the pods' workloads") : Promise.resolve([]),
+    ]);
+    const grouped = new Map<string, { family: string; series: string; samples: VectorSample[] }[]>();
+    for (const f of families)
+      for (const [pod, samples] of byPod(f.samples, (s) => s.metric)) {
+        let l = grouped.get(pod);
+        if (!l) grouped.set(pod, (l = []));
+        l.push({ family: f.family, series: f.series, samples });
+      }
+    const expositions = new Map<string, Exposition>();
+    for (const [pod, fams] of grouped) expositions.set(pod, exposition(fams));
+    return {
+      sample: { at: o.at, expositions, failed: [], scraped: proxies[0]?.value ?? 0, unmeshed: [] },
+      workloads: new Map(owners.map((s) => [podOf(s.metric), ownerOf(s.metric)])),
+      windowSeconds: o.windowSeconds,
+      queries: FAMILIES.length + 1 + (o.owners ? 1 : 0),
+    };
+  });
 }
 
 function byFamily(
@@ -238,9 +258,23 @@ function byFamily(
   return [...out].map(([family, samples]) => ({ family, series: family, samples }));
 }
 
-/** The StatReport of `egress stat --source prometheus`, with the source and window recorded. */
-export function toPromStatReport(p: PromEgress, by: GroupBy, server: string): StatReport {
-  const rows = sortRows(groupRows(p.rows, by, p.perPod));
+/** Where a Prometheus report's numbers come from, as the StatReport records it. */
+export function promSource(
+  server: string,
+  at: number,
+  windowSeconds: number | undefined,
+): NonNullable<StatReport['source']> {
+  return {
+    type: 'prometheus',
+    server,
+    time: new Date(at).toISOString(),
+    ...(windowSeconds ? { since: windowSeconds } : {}),
+  };
+}
+
+/** The StatReport of `egress stat --source prometheus` at a grain of network, route or host. */
+export function toPromStatReport(p: PromEgress, by: Exclude<GroupBy, 'pod'>, server: string): StatReport {
+  const rows = sortRows(groupRows(p.rows, by));
   const r = toStatReport(rows, {
     seconds: p.windowSeconds,
     groupBy: by,
@@ -258,22 +292,41 @@ export function toPromStatReport(p: PromEgress, by: GroupBy, server: string): St
       if (j) j.podCount = counts.get(grainKey(x, by)) ?? 0;
     });
   }
-  return {
-    ...r,
-    source: {
-      type: 'prometheus',
-      server,
-      time: new Date(p.at).toISOString(),
-      ...(p.windowSeconds ? { since: p.windowSeconds } : {}),
-    },
-  };
+  return { ...r, source: promSource(server, p.at, p.windowSeconds) };
 }
 
-/** One call for stat, learn and plan: query, model, report. */
+/** One call for stat at a grain of network, route or host: query, model, report. */
 export async function fetchStatFromPrometheus(
   e: Endpoint,
-  o: PromQueryOptions & { by: GroupBy },
+  o: PromQueryOptions & { by: Exclude<GroupBy, 'pod'> },
 ): Promise<StatReport> {
   const p = await queryEgress(e, o);
   return toPromStatReport(p, o.by, e.name);
+}
+
+/**
+ * A StatReport grouped by pod or workload from Prometheus: `queryPodSample` read by `toStatWindow`,
+ * the pods source's own grouping, with the window's increase() as its rate window.
+ */
+export function podSampleReport(p: PromPodSample, by: 'pod' | 'workload', server: string): StatReport {
+  const r = toStatWindow(undefined, p.sample, by, {
+    windowSeconds: p.windowSeconds,
+    ...(by === 'workload' ? { workloads: p.workloads } : {}),
+  });
+  return { ...r, source: promSource(server, p.sample.at, p.windowSeconds) };
+}
+
+/**
+ * The ledger of the flows Prometheus saw: the pods source's (`toLedger` over a report by pod), with the
+ * workloads from viz's owner labels, over `--since` (or totals since each proxy started).
+ */
+export function podSampleLedger(p: PromPodSample, server: string): EgressLedger {
+  const byPod = toStatWindow(undefined, p.sample, 'pod', { windowSeconds: p.windowSeconds });
+  const at = p.sample.at;
+  return toLedger(byPod, {
+    workloads: p.workloads,
+    source: { kind: 'prometheus', url: server },
+    start: p.windowSeconds ? at - p.windowSeconds * 1000 : undefined,
+    end: at,
+  });
 }

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { Target } from '../kube/resolve.js';
+import type { WorkloadRef } from '../metrics/ledger.js';
 
 type Kind = Target['kind'];
 
@@ -240,4 +241,35 @@ export function hostnamesOffQuery(scope: PromScope): string {
 export function proxiesQuery(scope: PromScope): string {
   const m = scopeMatchers(scope).join(',');
   return `count(count by (namespace,pod) (proxy_build_info{${m}}))`;
+}
+
+/**
+ * The owner labels, in the order that names a pod's workload as `workloadOf` (metrics/ledger.ts) does
+ * from the API server: the injector labels a Deployment's pod with both `deployment` and `replicaset`,
+ * a CronJob's with `k8s_job` and `cronjob`, and the workload is the Deployment, or the Job.
+ */
+const OWNER_ORDER: WorkloadRef['kind'][] = [
+  'deployment',
+  'statefulset',
+  'daemonset',
+  'job',
+  'replicaset',
+  'replicationcontroller',
+];
+
+const ownerLabel = (k: WorkloadRef['kind']): string => WORKLOAD_LABEL[k as Kind] ?? k;
+
+/** One series per proxy in the scope, labelled with its pod and owner labels (`--by workload`, ledgers). */
+export function ownersQuery(scope: PromScope): string {
+  const m = scopeMatchers(scope).join(',');
+  return `group by (namespace,pod,${OWNER_ORDER.map(ownerLabel).join(',')}) (proxy_build_info{${m}})`;
+}
+
+/** The workload of a pod from its series' owner labels; a pod without one is its own workload. */
+export function ownerOf(metric: Record<string, string>): WorkloadRef {
+  for (const kind of OWNER_ORDER) {
+    const name = metric[ownerLabel(kind)];
+    if (name) return { kind, name };
+  }
+  return { kind: 'pod', name: metric.pod ?? '' };
 }

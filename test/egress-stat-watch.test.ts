@@ -123,3 +123,55 @@ describe('egress stat --watch on a terminal', () => {
     assert.match(stdout, /^Egress over the last/);
   });
 });
+
+describe('egress stat --watch through a cluster blip', () => {
+  let c: TestCluster;
+  before(async () => {
+    c = await startCluster({ namespace: 'egress-test', metrics: () => '' });
+    c.world.pod('egress-test', 'client');
+  });
+  after(() => c.close());
+
+  test('a round that cannot list the pods is a warning; the watch goes on and draws the next window', async () => {
+    let stdout = '';
+    let stderr = '';
+    const stop = new AbortController();
+    const env = { KUBECONFIG: c.kubeconfig };
+    let windows = 0;
+    const rule = { verb: 'list', resource: 'pods', namespace: 'egress-test' };
+    const deps: Deps = {
+      out: {
+        write: (s) => {
+          stdout += s;
+          if (!s.startsWith('Egress over')) return;
+          windows++;
+          // After the first window, the next pod list is refused (RBAC taken away, then restored).
+          if (windows === 1) c.server.faults.deny.push(rule);
+          if (windows === 2) stop.abort();
+        },
+      },
+      err: {
+        write: (s) => {
+          stderr += s;
+          if (s.startsWith('warning: ')) c.server.faults.deny.splice(c.server.faults.deny.indexOf(rule), 1);
+        },
+      },
+      env,
+      stdoutIsTTY: false,
+      cwd: process.cwd(),
+      signal: stop.signal,
+      now: () => Date.now(),
+      kube: (settings) => connect(settings, env),
+    };
+    const code = await main(['egress', 'stat', '-n', 'egress-test', '--watch', '--interval', '1s'], deps);
+    assert.equal(code, 0, stderr);
+    assert.equal(windows, 2);
+    assert.equal(stdout.match(/^Egress over the last/gm)?.length, 2, stdout);
+    const warnings = stderr.split('\n').filter(Boolean);
+    assert.equal(warnings.length, 1, stderr);
+    assert.match(
+      warnings[0] ?? '',
+      /^warning: pods is forbidden: User "egressctl-test" cannot list resource "pods" .*: trying again in 1s \(Ctrl-C stops\)$/,
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { useColor, type Deps } from '../deps.js';
-import { ExitCode, UsageError, interruptedBy } from '../errors.js';
+import { ClusterError, ExitCode, UsageError, interruptedBy } from '../errors.js';
 import type { LivePolicy, StatGroupBy, StatReport } from '../metrics/stat.js';
 import type { ScrapedRound } from './scrape-round.js';
 import type { KubeClient } from '../kube/rest.js';
@@ -297,15 +297,22 @@ async function report(
       : render(r);
     deps.out.write(frame);
     for (const f of r.pods.failed) deps.err.write(`warning: ${f.error}\n`);
-    if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
-    prev = curr;
-    try {
-      curr = await round();
-    } catch (e) {
-      // Ctrl-C is how --watch ends, even mid-round.
-      if (deps.signal.aborted) return ExitCode.Ok;
-      throw e;
+    let next: Round | undefined;
+    while (!next) {
+      if (!(await wait(o.intervalMs, deps))) return ExitCode.Ok;
+      try {
+        next = await round();
+      } catch (e) {
+        // Ctrl-C is how --watch ends, even mid-round.
+        if (deps.signal.aborted) return ExitCode.Ok;
+        // A watch outlives a blip of the cluster (an API server restart, a 503, a lost pod list): it
+        // says so, keeps the last window on screen and tries again; the next window then spans the gap.
+        if (!(e instanceof ClusterError)) throw e;
+        deps.err.write(`warning: ${e.message}: trying again in ${o.intervalMs / 1000}s (Ctrl-C stops)\n`);
+      }
     }
+    prev = curr;
+    curr = next;
     r = await window();
   }
 }

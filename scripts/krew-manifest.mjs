@@ -77,6 +77,8 @@ kubectl_complete-egress (or install the npm package: npm i -g ${pkg.name}).`,
           { from: 'package/dist', to: 'dist' },
           { from: 'package/crds', to: 'crds' },
           { from: 'package/package.json', to: '.' },
+          // krew's guidelines ask for the license beside the plugin (npm always packs LICENSE).
+          { from: 'package/LICENSE', to: '.' },
         ],
       },
     ],

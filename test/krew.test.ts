@@ -76,6 +76,7 @@ test('the krew manifest matches the packed archive and has every field krew requ
       assert.ok(entries.includes(`package/${p.bin}`), p.bin);
     }
     assert.ok(entries.includes('package/bin/kubectl_complete-egress.js'));
+    assert.ok(entries.includes('package/LICENSE'), 'the license is packed');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

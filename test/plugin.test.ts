@@ -116,6 +116,11 @@ describe('__complete: the one completion logic', () => {
     const by = await toCompletion(program(), ['egress', 'stat', '--by', ''], noLookups);
     assert.deepEqual(by, { candidates: ['network', 'route', 'host', 'pod', 'workload'], directive: 4 });
     // get's and stat's -o take jsonpath=TEMPLATE too, so they carry no fixed choices; lint's -o does.
+    // -o of a listing command takes jsonpath=TEMPLATE too, so its formats are suggested, not choices.
+    const stat = await toCompletion(program(), ['egress', 'stat', '-o', ''], noLookups);
+    assert.deepEqual(names(stat), ['table', 'wide', 'name', 'json', 'yaml', 'ledger', 'jsonpath=']);
+    const get = await toCompletion(program(), ['egress', 'get', '-o', 'j'], noLookups);
+    assert.deepEqual(names(get), ['json', 'jsonpath=']);
     const eq = await toCompletion(program(), ['egress', 'lint', '-o=j'], noLookups);
     assert.deepEqual(eq.candidates, ['-o=json']);
     const shell = await toCompletion(program(), ['completion', ''], noLookups);

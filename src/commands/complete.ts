@@ -1,6 +1,7 @@
 import type { Argument, Command, Option } from 'commander';
 import type { Deps } from '../deps.js';
 import { KINDS, kindByName, type KindEntry } from '../kinds.js';
+import { suggestedValues } from './flags.js';
 
 /**
  * `__complete WORDS... CURRENT`: the one place shell completion is decided. The four scripts of
@@ -128,6 +129,8 @@ async function optionValues(
   filter: (n: string[]) => string[],
 ): Promise<Completion> {
   if (opt.argChoices) return { candidates: filter(opt.argChoices), directive: Directive.NoFileComp };
+  const suggested = suggestedValues(opt);
+  if (suggested) return { candidates: filter([...suggested]), directive: Directive.NoFileComp };
   if (opt.long === '--namespace' || opt.long === '--egress-namespace')
     return {
       candidates: filter(await list({ what: 'namespaces' }, settings)),

@@ -130,14 +130,21 @@ export function withExamples(cmd: Command, examples: string): Command {
  * is checked by `parseOutputFlag` in validate().
  */
 export function addListOutputFlags(cmd: Command, formats: readonly string[], byDefault: string): Command {
-  return cmd
-    .option(
-      '-o, --output <format>',
-      `output format: ${formats.join(', ')} or jsonpath=TEMPLATE (kubectl's JSONPath: {.items[*].name}, {range .items[*]}...{end})`,
-      byDefault,
-    )
-    .option('--no-headers', 'table output only: print no header lines');
+  const output = new Option(
+    '-o, --output <format>',
+    `output format: ${formats.join(', ')} or jsonpath=TEMPLATE (kubectl's JSONPath: {.items[*].name}, {range .items[*]}...{end})`,
+  ).default(byDefault);
+  SUGGESTED.set(output, [...formats, 'jsonpath=']);
+  return cmd.addOption(output).option('--no-headers', 'table output only: print no header lines');
 }
+
+/**
+ * Values shell completion offers for an option commander cannot check by `.choices()` (`-o` takes
+ * `jsonpath=TEMPLATE` too), so the formats are still one list: the one the flag is made from.
+ */
+const SUGGESTED = new WeakMap<Option, readonly string[]>();
+
+export const suggestedValues = (o: Option): readonly string[] | undefined => SUGGESTED.get(o);
 
 /** `-o` checked against the command's formats; `jsonpath=TEMPLATE` carries its template. */
 export function parseOutputFlag<F extends string>(

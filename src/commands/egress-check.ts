@@ -10,6 +10,7 @@ import { connectSettings } from '../options/global.js';
 import {
   addClusterNetworksFlag,
   addEgressNamespaceFlag,
+  addFilenameFlag,
   addNamespaceFlag,
   addTimeoutFlag,
   collect,
@@ -31,12 +32,6 @@ export function command(): Command {
     )
     .argument('[url]', 'http://host/path, https://host, grpc://host:port/svc/method, tcp://host:port')
     .option('--from <pod>', 'the client pod (po/NAME); its namespace is the client namespace')
-    .option(
-      '-f, --filename <path>',
-      'read objects from files or directories instead of the cluster (repeatable)',
-      collect,
-      [],
-    )
     .option('--ip <address>', 'the destination IP, when known')
     .option('--method <method>', 'HTTP method', 'GET')
     .option('--header <k=v>', 'request header (repeatable)', collect, [])
@@ -47,6 +42,7 @@ export function command(): Command {
   cmd.addOption(
     new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'junit']).default('text'),
   );
+  addFilenameFlag(cmd, 'read objects from files or directories instead of the cluster (repeatable)');
   addNamespaceFlag(cmd);
   addTimeoutFlag(cmd, '30s', 'reading the cluster (not used with -f)');
   return withExamples(

@@ -6,9 +6,9 @@ import {
   addAllNamespacesFlag,
   addClusterNetworksFlag,
   addEgressNamespaceFlag,
+  addFilenameFlag,
   addNamespaceFlag,
   addTimeoutFlag,
-  collect,
   withExamples,
   type CommandInput,
 } from './flags.js';
@@ -21,14 +21,10 @@ import {
 
 /** `egress lint`: findings with severity and location; exit 1 when there are errors. */
 export function command(): Command {
-  const cmd = new Command('lint')
-    .description('Find egress policy mistakes Linkerd would silently ignore or reject (exit 1 on errors)')
-    .option(
-      '-f, --filename <path>',
-      'lint files or directories instead of the cluster (repeatable)',
-      collect,
-      [],
-    );
+  const cmd = new Command('lint').description(
+    'Find egress policy mistakes Linkerd would silently ignore or reject (exit 1 on errors)',
+  );
+  addFilenameFlag(cmd, 'lint files or directories instead of the cluster (repeatable)');
   addEgressNamespaceFlag(cmd);
   addClusterNetworksFlag(cmd);
   cmd.addOption(

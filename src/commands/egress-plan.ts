@@ -25,8 +25,8 @@ import {
   addAllNamespacesFlag,
   addClusterNetworksFlag,
   addEgressNamespaceFlag,
+  addFilenameFlag,
   addNamespaceFlag,
-  collect,
   withExamples,
   type CommandInput,
 } from './flags.js';
@@ -42,7 +42,6 @@ export function command(): Command {
       '[target]',
       'the pods whose traffic to replay: TYPE/NAME (po, deploy, sts, ds, rs, rc, job, cj)',
     )
-    .option('-f, --filename <path>', 'the proposed objects: files or directories (repeatable)', collect, [])
     .option(
       '--replace',
       'the files are the whole policy of each namespace they name (else they are applied over the current objects, as kubectl apply does)',
@@ -64,6 +63,7 @@ export function command(): Command {
     )
     .option('--fail-on-break', 'exit 1 when any flow would break (uncertain flows do not count)');
   addPrometheusFlags(cmd);
+  addFilenameFlag(cmd, 'the proposed objects: files or directories (repeatable)');
   addNamespaceFlag(cmd);
   addAllNamespacesFlag(cmd);
   addEgressNamespaceFlag(cmd);

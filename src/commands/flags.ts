@@ -119,6 +119,11 @@ export function addApplyFlags(cmd: Command): Command {
   );
 }
 
+/** kubectl's `-f, --filename`: files or directories, repeatable (`-` is standard input), in the order given. */
+export function addFilenameFlag(cmd: Command, description: string): Command {
+  return cmd.option('-f, --filename <path>', description, collect, [] as string[]);
+}
+
 /** Appends an Examples section to a command's --help. */
 export function withExamples(cmd: Command, examples: string): Command {
   return cmd.addHelpText('after', `\nExamples:\n${examples.replace(/^\n/, '').trimEnd()}\n`);

@@ -6,7 +6,7 @@ import type { EgressLedger } from '../src/metrics/ledger.js';
 import type { StatReport } from '../src/metrics/stat.js';
 import type { PlanReport } from '../src/policy/plan.js';
 import { instantQuery, urlEndpoint, type Endpoint } from '../src/prometheus/client.js';
-import { queryEgress } from '../src/prometheus/egress.js';
+import { queryEgress, queryPodSample } from '../src/prometheus/egress.js';
 import { parseSince } from '../src/prometheus/flags.js';
 import { FAMILIES, familyQuery, ownerOf, ownersQuery, podsQuery } from '../src/prometheus/queries.js';
 import { runCli } from './helpers/cli.js';
@@ -247,6 +247,24 @@ describe(
       assert.ok(!sent.slice(0, all.queries).some((q) => /client/.test(q)));
       assert.equal(all.proxies, 5);
       assert.equal(one.proxies, 1);
+
+      // What learn, plan and -o ledger read: the families by pod, without the latency buckets (a
+      // ledger has no latency), the proxies and their owners; again the same for any number of pods.
+      sent.length = 0;
+      const ledger = await queryPodSample(counting, {
+        scope: { namespace: undefined },
+        at: Date.now(),
+        deadlineMs: 10_000,
+        owners: true,
+        latency: false,
+      });
+      const buckets = FAMILIES.filter((f) => f.part === 'duration').length;
+      assert.equal(buckets, 2);
+      assert.equal(ledger.queries, FAMILIES.length - buckets + 2);
+      assert.equal(sent.length, ledger.queries);
+      assert.ok(!sent.some((q) => q.includes('_bucket')));
+      assert.equal(ledger.sample.scraped, 5);
+      assert.equal(ledger.workloads.size, 5);
     });
 
     test('over the pod-names limit, rows count their pods instead (one series per row)', async () => {

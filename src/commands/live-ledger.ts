@@ -124,6 +124,7 @@ async function promFlows(
     deadlineMs: FLOW_LIMITS.timeoutMs,
     onWarning: (w) => deps.err.write(`warning: ${w}\n`),
     owners: true,
+    latency: false,
   });
   if (p.sample.scraped === 0) throw noProxies(endpoint, flows.pods, ns);
   return podSampleLedger(p, endpoint.name);

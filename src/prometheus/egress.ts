@@ -214,15 +214,21 @@ export interface PromPodSample {
  */
 export async function queryPodSample(
   e: Endpoint,
-  o: Omit<PromQueryOptions, 'by' | 'podNamesLimit'> & { owners: boolean },
+  o: Omit<PromQueryOptions, 'by' | 'podNamesLimit'> & {
+    owners: boolean;
+    /**
+     * false: no latency buckets (a ledger has no latency): the largest family by far, one series per
+     * bucket, row and pod, left unread.
+     */
+    latency: boolean;
+  },
 ): Promise<PromPodSample> {
   return withSignal(o.signal, async (signal) => {
     const q = querier(e, o, signal);
     const w = { windowSeconds: o.windowSeconds, perPod: true };
+    const read = FAMILIES.filter((f) => o.latency || f.part !== 'duration');
     const [families, proxies, owners] = await Promise.all([
-      Promise.all(
-        FAMILIES.map(async (f) => ({ ...f, samples: await q(familyQuery(f, o.scope, w), f.purpose) })),
-      ),
+      Promise.all(read.map(async (f) => ({ ...f, samples: await q(familyQuery(f, o.scope, w), f.purpose) }))),
       q(proxiesQuery(o.scope), 'the number of proxies'),
       o.owners ? q(ownersQuery(o.scope), "the pods' workloads") : Promise.resolve([]),
     ]);
@@ -239,7 +245,7 @@ export async function queryPodSample(
       sample: { at: o.at, expositions, failed: [], scraped: proxies[0]?.value ?? 0, unmeshed: [] },
       workloads: new Map(owners.map((s) => [podOf(s.metric), ownerOf(s.metric)])),
       windowSeconds: o.windowSeconds,
-      queries: FAMILIES.length + 1 + (o.owners ? 1 : 0),
+      queries: read.length + 1 + (o.owners ? 1 : 0),
     };
   });
 }

@@ -42,7 +42,11 @@ export async function statFromPrometheus(
     let text: string | undefined;
     if (o.output === 'ledger' || o.by === 'pod' || o.by === 'workload') {
       const ledger = o.output === 'ledger';
-      const p = await queryPodSample(endpoint, { ...query, owners: ledger || o.by === 'workload' });
+      const p = await queryPodSample(endpoint, {
+        ...query,
+        owners: ledger || o.by === 'workload',
+        latency: !ledger,
+      });
       report = podSampleReport(p, ledger || o.by === 'pod' ? 'pod' : 'workload', endpoint.name);
       if (ledger) text = `${JSON.stringify(podSampleLedger(p, endpoint.name), null, 2)}\n`;
     } else report = await fetchStatFromPrometheus(endpoint, { ...query, by: o.by });

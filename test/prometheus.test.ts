@@ -321,7 +321,7 @@ describe(
       assert.equal(r.code, 3);
       assert.equal(
         r.stderr,
-        `error: ${bed.prom.url} has no linkerd-proxy series (proxy_build_info) for pods in namespace nowhere: check that it scrapes the proxies, as linkerd-viz's scrape config does\n`,
+        `error: ${bed.prom.url} has no linkerd-proxy series (proxy_build_info) for pods in namespace nowhere: check that namespace nowhere has meshed pods, and that it scrapes the proxies, as linkerd-viz's scrape config does\n`,
       );
     });
   },
@@ -547,8 +547,25 @@ describe('the Prometheus client', () => {
     assert.equal(parseSince('1w2d'), 777600);
     assert.equal(parseSince('1d12h'), 129600);
     assert.equal(parseSince('90'), 90);
-    assert.throws(() => parseSince(''), /invalid value/);
-    assert.throws(() => parseSince('0s'), /invalid value/);
+    // A window is not a wait: past the 24h every timer flag is held to (a regression: 48h was refused).
+    assert.equal(parseSince('48h'), 172_800);
+    assert.equal(parseSince('30d'), 2_592_000);
+    assert.equal(parseSince('1.5h'), 5400);
+    assert.equal(parseSince('3650d'), 315_360_000);
+    const refused: [string, string][] = [
+      ['', 'want a window such as 30m, 1h, 1d or 7d'],
+      ['1x', 'want a window such as 30m, 1h, 1d or 7d'],
+      ['7days', 'want a window such as 30m, 1h, 1d or 7d'],
+      ['-1h', 'want a window such as 30m, 1h, 1d or 7d'],
+      ['0s', 'want a window of 1s or more, such as 1h or 7d'],
+      ['400ms', 'want a window of 1s or more, such as 1h or 7d'],
+      ['3651d', 'the longest window allowed is 3650d'],
+    ];
+    for (const [text, why] of refused)
+      assert.throws(() => parseSince(text), {
+        name: 'UsageError',
+        message: `invalid value "${text}" for --since: ${why}`,
+      });
   });
 
   test('the queries are one sum by per family over the row labels', () => {

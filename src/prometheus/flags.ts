@@ -71,20 +71,13 @@ export function parsePrometheusUrl(text: string, from: string): URL {
   return u;
 }
 
-const UNITS: Record<string, number> = { w: 604_800, d: 86_400 };
+/** The longest `--since`: ten years, beyond any Prometheus, Thanos or Mimir retention. */
+const MAX_SINCE_MS = 3650 * 86_400_000;
 
 /** `--since`: kubectl durations plus Prometheus' `d` and `w` (`7d`, `1w2d`, `1h30m`), in whole seconds. */
 export function parseSince(text: string): number {
-  let rest = text.trim();
-  let seconds = 0;
-  const m = /^(?:(\d+)w)?(?:(\d+)d)?(.*)$/.exec(rest);
-  if (m) {
-    seconds += Number(m[1] ?? 0) * (UNITS.w ?? 0) + Number(m[2] ?? 0) * (UNITS.d ?? 0);
-    rest = m[3] ?? '';
-  }
-  if (rest) seconds += parseDuration(rest, '--since') / 1000;
-  seconds = Math.round(seconds);
-  if (seconds < 1 || (rest === '' && !m?.[1] && !m?.[2]))
+  const seconds = Math.round(parseDuration(text, '--since', { maxMs: MAX_SINCE_MS }) / 1000);
+  if (seconds < 1)
     throw new UsageError(
       `invalid value "${text}" for --since: want a window of 1s or more, such as 1h or 7d`,
     );

@@ -91,7 +91,14 @@ export async function promScope(
 
 /** A Prometheus answer without a single proxy in the scope: it does not scrape them (exit 3). */
 export function noProxies(endpoint: Endpoint, pods: PodChoice, namespace: string | undefined): ClusterError {
+  // A named scope may simply be wrong (a typo, no meshed pods there): say how to look, as kubectl would.
+  const look =
+    pods.by === 'target'
+      ? `check that ${pods.target.text} exists and is meshed (kubectl get ${pods.target.text} -n ${namespace ?? ''}), and `
+      : namespace !== undefined
+        ? `check that namespace ${namespace} has meshed pods, and `
+        : 'check ';
   return new ClusterError(
-    `${endpoint.name} has no linkerd-proxy series (proxy_build_info) for ${describeSelection(inNamespace(pods, namespace))}: check that it scrapes the proxies, as linkerd-viz's scrape config does`,
+    `${endpoint.name} has no linkerd-proxy series (proxy_build_info) for ${describeSelection(inNamespace(pods, namespace))}: ${look}that it scrapes the proxies, as linkerd-viz's scrape config does`,
   );
 }

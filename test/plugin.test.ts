@@ -19,6 +19,10 @@ const run = promisify(execFile);
 const KUBECTL = '/usr/bin/kubectl';
 const haveKubectl = fs.existsSync(KUBECTL);
 const noKubectl = haveKubectl ? false : 'kubectl not installed (Debian package kubernetes-client)';
+const onPath = (bin: string) =>
+  (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, bin)));
+const noZsh = onPath('zsh') ? false : 'zsh not installed (Debian package zsh)';
+const noFish = onPath('fish') ? false : 'fish not installed (Debian package fish)';
 
 const links = pluginBinDir();
 after(() => links.remove());
@@ -245,6 +249,66 @@ _egressctl_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
     const routes = await bash('egressctl', 'egress', 'delete', 'tlsroute/');
     assert.equal(routes.length, 1, routes.join());
     assert.match(routes[0] ?? '', /^tlsroute\/[a-z0-9-]+$/);
+  });
+
+  /**
+   * Sources `egressctl completion zsh` in a real zsh and runs its completer on `words`, with zsh's
+   * completion builtins (`_describe`, `_files`, `compdef`) stubbed to print what they were given:
+   * the script's own word handling, directive bits and `:` escaping run as zsh runs them.
+   */
+  const zsh = async (...words: string[]): Promise<string[]> => {
+    const script = `_describe() { print -rl -- "\${(@P)2}" "opts:\${(j: :)@[3,-1]}"; }
+_files() { print -r -- _files; }
+compdef() { :; }
+source <(egressctl completion zsh)
+words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}
+_egressctl_complete`;
+    const r = await run('zsh', ['-f', '-c', script], { env });
+    return r.stdout.split('\n').filter(Boolean);
+  };
+
+  /** Sources `egressctl completion fish` in a real fish and asks it what completes the line. */
+  const fish = async (line: string): Promise<string[]> => {
+    const r = await run(
+      'fish',
+      ['--no-config', '-c', `egressctl completion fish | source; complete -C '${line}'`],
+      {
+        env,
+      },
+    );
+    return r.stdout.split('\n').filter(Boolean);
+  };
+
+  test(
+    'zsh: candidates with descriptions, no space after TYPE/, files where the command reads files',
+    { skip: noZsh },
+    async () => {
+      assert.deepEqual(await zsh('egressctl', 'egress', 'de'), [
+        "deny:Set an EgressNetwork's trafficPolicy to Deny (creating it if missing)",
+        'delete:Delete an EgressNetwork or a route',
+        'opts:',
+      ]);
+      assert.deepEqual(await zsh('egressctl', 'egress', 'stat', '--by', 'h'), ['host', 'opts:']);
+      assert.deepEqual(await zsh('egressctl', 'egress', 'stat', '-n', ''), [
+        'egress-test',
+        'linkerd',
+        'opts:',
+      ]);
+      // TYPE/ prefixes take no space after them (cobra's NoSpace directive → _describe -S '').
+      const types = await zsh('egressctl', 'proxy-metrics', 'dep');
+      assert.deepEqual(types, ['deploy/', 'opts:-S ']);
+      assert.deepEqual(await zsh('egressctl', 'egress', 'lint', '-f', ''), ['_files']);
+    },
+  );
+
+  test('fish: commands, flag values and cluster names', { skip: noFish }, async () => {
+    assert.deepEqual(await fish('egressctl eg'), [
+      'egress\tSee and shape egress traffic (EgressNetworks and their routes)',
+    ]);
+    assert.deepEqual(await fish('egressctl egress stat --by h'), ['host']);
+    assert.deepEqual(await fish('egressctl proxy-metrics -n egress-test deploy/'), [
+      'deploy/internal-egress',
+    ]);
   });
 
   test('kubectl_complete-egress answers as kubectl calls it', async () => {

@@ -8,8 +8,8 @@ import { InvalidInput } from '../errors.js';
 export type Family = 4 | 6;
 
 export interface Ip {
-  family: Family;
-  value: bigint;
+  readonly family: Family;
+  readonly value: bigint;
 }
 
 export interface Cidr {
@@ -25,6 +25,20 @@ const BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
 /** Parses an IPv4 or IPv6 address; returns undefined when it is not one. */
 export function parseIp(text: string): Ip | undefined {
+  // The same few addresses are parsed again and again (each flow of a plan, each network of each
+  // decision): BigInt arithmetic is worth remembering. Ips are never mutated, so sharing one is safe.
+  const known = PARSED.get(text);
+  if (known !== undefined || PARSED.has(text)) return known;
+  if (PARSED.size >= PARSED_MAX) PARSED.clear();
+  const ip = parseIpText(text);
+  PARSED.set(text, ip);
+  return ip;
+}
+
+const PARSED = new Map<string, Ip | undefined>();
+const PARSED_MAX = 4096;
+
+function parseIpText(text: string): Ip | undefined {
   const s = text.trim();
   if (s.includes(':')) return parseIpv6(s);
   const parts = s.split('.');
@@ -42,7 +56,7 @@ function parseIpv6(s: string): Ip | undefined {
   // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
-    const ip = parseIp(v4[1] as string);
+    const ip = parseIpText(v4[1] as string);
     if (!ip) return undefined;
     text = `${text.slice(0, v4.index)}${(ip.value >> 16n).toString(16)}:${(ip.value & 0xffffn).toString(16)}`;
   }

@@ -79,9 +79,16 @@ export const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ?
 export function createdAt(o: PolicyObject): number | undefined {
   const t = o.metadata.creationTimestamp;
   if (t === undefined || t === '') return undefined;
-  const ms = Date.parse(t);
-  return Number.isNaN(ms) ? undefined : ms;
+  // Sorting routes by age asks each object's time many times over (a plan: per decision).
+  const seen = CREATED.get(o);
+  if (seen && seen.text === t) return seen.ms;
+  const parsed = Date.parse(t);
+  const ms = Number.isNaN(parsed) ? undefined : parsed;
+  CREATED.set(o, { text: t, ms });
+  return ms;
 }
+
+const CREATED = new WeakMap<PolicyObject, { text: string; ms: number | undefined }>();
 
 /**
  * The order routes reach the proxy in: linkerd2's `timestamp_then_name`

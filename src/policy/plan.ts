@@ -248,9 +248,24 @@ const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The decision made for one destination, in the words of another equivalent one. */
 function retext(d: Decision, from: string, to: string): Decision {
-  const re = new RegExp(`(?<![A-Za-z0-9.-])${escapeRe(from)}(?![A-Za-z0-9-]|\\.[A-Za-z0-9])`, 'g');
-  const sub = (t: string) => t.replace(re, to);
-  return { ...d, effect: sub(d.effect), steps: d.steps.map((x) => ({ ...x, result: sub(x.result) })) };
+  let re: RegExp | undefined;
+  // Most texts do not name the host: they are kept as they are, and the pattern is built only once
+  // one does (a plan retexts a decision per flow).
+  const sub = (t: string) =>
+    t.includes(from)
+      ? t.replace(
+          (re ??= new RegExp(`(?<![A-Za-z0-9.-])${escapeRe(from)}(?![A-Za-z0-9-]|\\.[A-Za-z0-9])`, 'g')),
+          to,
+        )
+      : t;
+  return {
+    ...d,
+    effect: sub(d.effect),
+    steps: d.steps.map((x) => {
+      const result = sub(x.result);
+      return result === x.result ? x : { ...x, result };
+    }),
+  };
 }
 
 /**
@@ -535,8 +550,19 @@ export function planFlows(
       !slice.serviceIps.has(req.ip as string) &&
       !ctx.clusterNetworks.some((c) => cidrContains(c, ip));
     const any = anyIp || probe.anyDestination === 'host';
-    const keyReq = any ? { ...req, host: '*', ip: ip ? `*${ip.family}` : undefined } : req;
-    const key = `${side}\u0000${clientNs}\u0000${JSON.stringify(keyReq)}`;
+    const key = [
+      side,
+      clientNs,
+      req.scheme,
+      any ? '*' : req.host,
+      req.port,
+      req.path,
+      req.method,
+      any ? (ip ? `*${ip.family}` : '') : (req.ip ?? ''),
+      // Probes rarely carry headers or a query: only then is there anything to encode.
+      Object.keys(req.headers).length ? JSON.stringify(req.headers) : '',
+      req.query.length ? JSON.stringify(req.query) : '',
+    ].join('\u0000');
     let e = memo.get(key);
     if (!e) {
       const d = decide(

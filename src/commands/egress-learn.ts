@@ -20,6 +20,7 @@ import {
   addClusterNetworksFlag,
   addEgressNamespaceFlag,
   addNamespaceFlag,
+  addTimeoutFlag,
   withExamples,
   type CommandInput,
 } from './flags.js';
@@ -55,6 +56,8 @@ export function command(): Command {
       'with --apply: take over fields another field manager owns (without it, such conflicts are refused)',
     );
   addPrometheusFlags(cmd);
+  // Prometheus' own query timeout is 2m: a week of a large cluster's traffic can take most of it.
+  addTimeoutFlag(cmd, '2m');
   addNamespaceFlag(cmd);
   addAllNamespacesFlag(cmd);
   addEgressNamespaceFlag(cmd);

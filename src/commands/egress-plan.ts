@@ -27,6 +27,7 @@ import {
   addEgressNamespaceFlag,
   addFilenameFlag,
   addNamespaceFlag,
+  addTimeoutFlag,
   withExamples,
   type CommandInput,
 } from './flags.js';
@@ -63,6 +64,8 @@ export function command(): Command {
     )
     .option('--fail-on-break', 'exit 1 when any flow would break (uncertain flows do not count)');
   addPrometheusFlags(cmd);
+  // Prometheus' own query timeout is 2m: a week of a large cluster's traffic can take most of it.
+  addTimeoutFlag(cmd, '2m');
   addFilenameFlag(cmd, 'the proposed objects: files or directories (repeatable)');
   addNamespaceFlag(cmd);
   addAllNamespacesFlag(cmd);
@@ -100,6 +103,8 @@ export type FlowSource =
       intervalMs: number;
       /** Whether Prometheus answers instead (`prometheus/source.ts` chooseSource has the rule). */
       prometheus: PrometheusOptions;
+      /** `--timeout`: the command's deadline, which a Prometheus query gets too. */
+      timeoutMs: number;
     };
 
 export interface Options {
@@ -139,6 +144,7 @@ export interface FlowSourceFlags extends PrometheusFlags {
   selector?: string;
   all?: boolean;
   interval: string;
+  timeout: string;
   namespace?: string;
   allNamespaces?: boolean;
 }
@@ -175,6 +181,7 @@ export function toFlowSource(f: FlowSourceFlags, target: string | undefined): Fl
       allNamespaces: all,
       intervalMs,
       prometheus,
+      timeoutMs: parseDuration(f.timeout, '--timeout'),
     };
   }
   return flows;

@@ -115,13 +115,13 @@ async function promFlows(
   const { podSampleLedger, queryPodSample } = await import('../prometheus/egress.js');
   const ns = flows.allNamespaces ? undefined : namespace;
   const scope = await promScope(flows.pods, ns, connect);
-  const endpoint = await promEndpoint(choice, flows.prometheus, FLOW_LIMITS, connect);
+  const endpoint = await promEndpoint(choice, flows.prometheus, flows, connect);
   const p = await queryPodSample(endpoint, {
     scope,
     windowSeconds: flows.prometheus.sinceSeconds,
     at: deps.now(),
     signal: deps.signal,
-    deadlineMs: FLOW_LIMITS.timeoutMs,
+    deadlineMs: flows.timeoutMs,
     onWarning: (w) => deps.err.write(`warning: ${w}\n`),
     owners: true,
     latency: false,

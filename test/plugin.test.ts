@@ -46,6 +46,22 @@ describe('kubectl egress: the plugin tree', () => {
     assert.match(r.stdout, /\n {2}kubectl egress stat -n egress-test deploy\/web /);
   });
 
+  test('every command that talks to the cluster has --timeout (a new one fails here until it does)', () => {
+    // completion prints a script, sandbox serves one, help prints help: nothing of theirs can hang.
+    const offline = new Set(['completion', 'sandbox', 'help', 'egress help']);
+    const missing: string[] = [];
+    const walk = (c: ReturnType<typeof program>, prefix: string[]) => {
+      for (const sub of c.commands) {
+        const name = [...prefix, sub.name()];
+        if (sub.commands.length) walk(sub, name);
+        else if (!offline.has(name.join(' ')) && !sub.options.some((o) => o.long === '--timeout'))
+          missing.push(name.join(' '));
+      }
+    };
+    walk(program(), []);
+    assert.deepEqual(missing, []);
+  });
+
   test('every verb of the egress group is a plugin verb (new ones appear by themselves)', () => {
     const group = program().commands.find((c) => c.name() === 'egress');
     const top = new Set(program(true).commands.map((c) => c.name()));

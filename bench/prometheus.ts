@@ -66,7 +66,8 @@ const once = (args: string[], kubeconfig: string) =>
       const [user = NaN, sys = NaN, kb = NaN] = (lines.at(-1) ?? '').split(' ').map(Number);
       let rows = -1;
       try {
-        rows = (JSON.parse(out) as { rows: unknown[] }).rows.length;
+        const j = JSON.parse(out) as { rows?: unknown[]; objects?: unknown[] };
+        rows = (j.rows ?? j.objects ?? []).length;
       } catch {
         // not JSON: reported through code and err
       }
@@ -85,7 +86,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 console.log(`node ${process.version}, ${os.cpus().length} CPUs, ${runs} alternating runs per size`);
 console.log(
-  'pods   source       wall median (min-max)        CLI CPU    peak RSS   Prometheus engine   rows',
+  'pods   source       wall median (min-max)        CLI CPU    peak RSS   Prometheus engine   rows/objects',
 );
 for (const pods of counts) {
   // A slow tick: 2,000 pods of traffic on a 2-core machine shared with Prometheus and the CLI.
@@ -106,13 +107,16 @@ for (const pods of counts) {
     const commands: [string, string[]][] = [
       ['prometheus', ['egress', 'stat', '-A', '--prometheus', prom.url, '-o', 'json']],
       ['pods', ['egress', 'stat', '-A', '-o', 'json', '--max-concurrency', '32', '--timeout', '120s']],
+      // learn reads one series per (row, pod): what grows with the pods on the client side.
+      ['learn (prom)', ['egress', 'learn', '-A', '--prometheus', prom.url, '-o', 'json']],
     ];
     const results = new Map<string, Run[]>();
     for (let i = 0; i < runs; i++) {
       for (const [name, args] of commands) {
-        const before = name === 'prometheus' ? await engineSeconds(prom.url) : 0;
+        const prometheus = name !== 'pods';
+        const before = prometheus ? await engineSeconds(prom.url) : 0;
         const r = await once(args, kubeconfig);
-        if (name === 'prometheus') r.engineS = (await engineSeconds(prom.url)) - before;
+        if (prometheus) r.engineS = (await engineSeconds(prom.url)) - before;
         if (r.code !== 0) console.log(`  ${name} exited ${r.code}: ${r.err.split('\n')[0] ?? ''}`);
         results.set(name, [...(results.get(name) ?? []), r]);
       }

@@ -1,11 +1,11 @@
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
 import WebSocket from 'ws';
 import { ClusterError } from '../errors.js';
 import { timerDelay } from '../options/duration.js';
+import { BodyTooLargeError, ResponseReader } from './http1.js';
 import { ApiError, type KubeClient, type KubeStatus } from './rest.js';
 
 /**
@@ -112,16 +112,17 @@ export function forwardHttpGet(
     let ws: WebSocket | undefined;
     let settled = false;
     let errorChannel = '';
-    let closed = false;
-    let pendingHttpError: Error | undefined;
     const seenPortPrefix = [false, false];
+    const max = opts.maxBodyBytes ?? 256 << 20;
+    const reader = new ResponseReader({ maxBodyBytes: max });
+    const tooLarge = (): ClusterError =>
+      new ClusterError(`${who}: the response on port ${port} is larger than ${max >> 20} MiB`);
 
     const finish = (err: Error | undefined, value?: ForwardedResponse): void => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
       signal.removeEventListener('abort', onAbort);
-      socket.destroy();
       if (ws && ws.readyState !== WebSocket.CLOSED) ws.terminate();
       if (err) reject(err);
       else resolve(value as ForwardedResponse);
@@ -142,20 +143,6 @@ export function forwardHttpGet(
       timerDelay(opts.deadlineMs),
     );
 
-    // The local end of the tunnel: what node's HTTP client reads and writes.
-    const socket = new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        if (ws?.readyState !== WebSocket.OPEN) return cb();
-        ws.send(Buffer.concat([Buffer.from([0]), chunk]), cb);
-      },
-      // v4 has no half-close: ending our side would close the whole stream and lose the response.
-      final(cb) {
-        cb();
-      },
-    });
-
-    // Only now: finish() destroys the socket above.
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
 
@@ -208,68 +195,12 @@ export function forwardHttpGet(
           } else finish(client.networkError(e, `port-forward to ${who}`));
         });
         ws.on('open', () => {
-          const max = opts.maxBodyBytes ?? 256 << 20;
-          const tooLarge = (): ClusterError =>
-            new ClusterError(`${who}: the response on port ${port} is larger than ${max >> 20} MiB`);
-          const req = http.request({
-            createConnection: () => socket,
-            method: 'GET',
-            path,
-            headers: {
-              Host: `localhost:${port}`,
-              'Accept-Encoding': 'gzip',
-              Connection: 'close',
-              'User-Agent': 'egressctl',
-            },
-          });
-          req.on('error', (e) => {
-            // The kubelet reports on the error channel and then closes; wait for that text.
-            pendingHttpError = e;
-            if (closed)
-              finish(
-                errorFromChannel() ??
-                  new ClusterError(`${who}: the proxy closed the connection on port ${port}: ${e.message}`),
-              );
-          });
-          req.on('response', (res) => {
-            const chunks: Buffer[] = [];
-            let size = 0;
-            res.on('data', (d: Buffer) => {
-              size += d.length;
-              if (size > max) finish(tooLarge());
-              else chunks.push(d);
-            });
-            // A body cut short: the socket ended before Content-Length bytes (or the last chunk) arrived.
-            const cutShort = (): void =>
-              finish(
-                errorFromChannel() ??
-                  new ClusterError(
-                    `${who}: the proxy closed the connection mid-response on port ${port} (got ${size} bytes)`,
-                  ),
-              );
-            res.on('error', cutShort);
-            res.on('aborted', cutShort);
-            res.on('end', () => {
-              if (!res.complete) return cutShort();
-              const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-              let body = raw;
-              if (/\bgzip\b/i.test(String(res.headers['content-encoding'] ?? ''))) {
-                try {
-                  body = gunzipBounded(raw, max);
-                } catch (e) {
-                  return finish(
-                    (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
-                      ? tooLarge()
-                      : new ClusterError(
-                          `${who}: the gzip body from port ${port} is corrupt: ${(e as Error).message}`,
-                        ),
-                  );
-                }
-              }
-              finish(undefined, { statusCode: res.statusCode ?? 0, headers: res.headers, body });
-            });
-          });
-          req.end();
+          // One request, written whole into the first data frame; the reader takes the answer.
+          const request = Buffer.from(
+            `\0GET ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\nUser-Agent: egressctl\r\n\r\n`,
+            'latin1',
+          );
+          ws?.send(request);
         });
         ws.on('message', (data: Buffer) => {
           const channel = data[0];
@@ -280,27 +211,61 @@ export function forwardHttpGet(
             seenPortPrefix[channel] = true;
             payload = payload.subarray(2);
           }
-          if (channel === 0) {
-            if (payload.length) socket.push(payload);
-          } else errorChannel += payload.toString('utf8');
-        });
-        ws.on('close', () => {
-          closed = true;
-          socket.push(null);
-          const fromChannel = errorFromChannel();
-          if (fromChannel) return finish(fromChannel);
-          if (pendingHttpError) {
-            finish(
-              new ClusterError(
-                `${who}: the connection to port ${port} closed before a complete answer: ${pendingHttpError.message}`,
-              ),
+          if (channel === 1) {
+            errorChannel += payload.toString('utf8');
+            return;
+          }
+          if (payload.length === 0 || settled) return;
+          let done: boolean;
+          try {
+            done = reader.push(payload);
+          } catch (e) {
+            return finish(
+              e instanceof BodyTooLargeError
+                ? tooLarge()
+                : new ClusterError(
+                    `${who}: the proxy on port ${port} sent a malformed HTTP response: ${(e as Error).message}`,
+                  ),
             );
           }
-          // Otherwise the HTTP response's 'end' settles it.
+          if (done) answer();
+        });
+        ws.on('close', () => {
+          // The kubelet reports on the error channel and then closes: its text comes first.
+          const fromChannel = errorFromChannel();
+          if (fromChannel) return finish(fromChannel);
+          if (reader.end()) return answer();
+          finish(
+            reader.head
+              ? new ClusterError(
+                  `${who}: the proxy closed the connection mid-response on port ${port} (got ${reader.received} bytes)`,
+                )
+              : new ClusterError(`${who}: the proxy closed the connection on port ${port} before answering`),
+          );
         });
       },
       (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))),
     );
+
+    /** The complete response: its body gunzipped when the proxy sent it gzip-encoded. */
+    function answer(): void {
+      const head = reader.head as NonNullable<typeof reader.head>;
+      let body = reader.body();
+      if (/\bgzip\b/i.test(String(head.headers['content-encoding'] ?? ''))) {
+        try {
+          body = gunzipBounded(body, max);
+        } catch (e) {
+          return finish(
+            (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+              ? tooLarge()
+              : new ClusterError(
+                  `${who}: the gzip body from port ${port} is corrupt: ${(e as Error).message}`,
+                ),
+          );
+        }
+      }
+      finish(undefined, { statusCode: head.statusCode, headers: head.headers, body });
+    }
 
     function errorFromChannel(): ClusterError | undefined {
       const text = errorChannel.trim();

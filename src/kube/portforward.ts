@@ -21,6 +21,15 @@ interface TlsReuse {
 }
 const tlsReuse = new WeakMap<KubeClient, TlsReuse>();
 
+/**
+ * The ticket is set on the socket right after tls.connect, not passed as its `session` option: node
+ * decodes an option's ticket twice (in the socket's _init and again in connect), and each decode parses
+ * the server's certificate inside it with OpenSSL 3's slow key decoders, half a millisecond of CPU per
+ * pod. It is still before the TCP connect, so the ClientHello offers it. (Undeclared in @types/node;
+ * without it, the option.)
+ */
+const setSession = (tls.TLSSocket.prototype as { setSession?: (session: Buffer) => void }).setSession;
+
 function connectTls(client: KubeClient): (options: tls.ConnectionOptions) => tls.TLSSocket {
   let reuse = tlsReuse.get(client);
   if (!reuse) {
@@ -32,13 +41,15 @@ function connectTls(client: KubeClient): (options: tls.ConnectionOptions) => tls
   return (options) => {
     // As ws's own tlsConnect: SNI is the host name, never an IP address.
     const servername = options.servername ?? (net.isIP(options.host ?? '') ? '' : options.host);
+    const late = r.session !== undefined && setSession !== undefined;
     const socket = tls.connect({
       ...options,
       path: undefined,
       servername,
       secureContext: r.context,
-      ...(r.session ? { session: r.session } : {}),
+      ...(r.session && !late ? { session: r.session } : {}),
     });
+    if (late) setSession.call(socket, r.session as Buffer);
     socket.on('session', (session: Buffer) => (r.session = session));
     return socket;
   };

@@ -2,10 +2,15 @@ import type http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
-import WebSocket from 'ws';
 import { ClusterError } from '../errors.js';
 import { timerDelay } from '../options/duration.js';
 import { BodyTooLargeError, ResponseReader } from './http1.js';
+import {
+  openWebSocket,
+  WebSocketFrameError,
+  WebSocketHandshakeError,
+  type ClientWebSocket,
+} from './websocket.js';
 import { ApiError, type KubeClient, type KubeStatus } from './rest.js';
 
 /**
@@ -120,7 +125,8 @@ export function forwardHttpGet(
   // The caller's signal (a scrape round) and the client's (the command's deadline and Ctrl-C).
   const signal = opts.signal ? AbortSignal.any([opts.signal, client.signal]) : client.signal;
   return new Promise<ForwardedResponse>((resolve, reject) => {
-    let ws: WebSocket | undefined;
+    let ws: ClientWebSocket | undefined;
+    let handshake: NodeJS.Timeout | undefined;
     let settled = false;
     let errorChannel = '';
     const seenPortPrefix = [false, false];
@@ -133,8 +139,9 @@ export function forwardHttpGet(
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
+      clearTimeout(handshake);
       signal.removeEventListener('abort', onAbort);
-      if (ws && ws.readyState !== WebSocket.CLOSED) ws.terminate();
+      ws?.destroy();
       if (err) reject(err);
       else resolve(value as ForwardedResponse);
     };
@@ -157,63 +164,13 @@ export function forwardHttpGet(
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
 
-    void client.conn.headers(signal).then(
-      (headers) => {
+    void client.conn
+      .headers(signal)
+      .then((headers) => {
         if (settled) return;
-        const wsOptions: WebSocket.ClientOptions = {
-          headers: headers as Record<string, string>,
-          ...client.tlsOptions(),
-          handshakeTimeout: timerDelay(opts.connectTimeoutMs),
-          perMessageDeflate: false,
-          // Frames are channel-prefixed bytes; nothing here is text.
-          skipUTF8Validation: true,
-        };
-        if (url.protocol === 'wss:')
-          wsOptions.createConnection = connectTls(client) as unknown as typeof net.createConnection;
-        ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], wsOptions);
-        ws.binaryType = 'nodebuffer';
-        ws.on('unexpected-response', (_req, res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('error', () => undefined);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let status: KubeStatus | undefined;
-            try {
-              const j = JSON.parse(text) as KubeStatus;
-              if (j?.kind === 'Status') status = j;
-            } catch {
-              // kubelet and some proxies answer in plain text
-            }
-            const code = res.statusCode ?? 0;
-            const what = `port-forward to ${who}`;
-            if (code === 403 && !text.trim()) {
-              finish(
-                new ClusterError(
-                  `${what}: the server refused the ${PORT_FORWARD_PROTOCOL} subprotocol (403 with no body)`,
-                ),
-              );
-            } else finish(new ApiError(code, status, text, what));
-          });
-        });
-        ws.on('error', (e: NodeJS.ErrnoException) => {
-          if (/handshake has timed out/i.test(e.message)) {
-            finish(
-              new ClusterError(
-                `port-forward to ${who}: the API server did not complete the WebSocket handshake within ${opts.connectTimeoutMs / 1000}s`,
-              ),
-            );
-          } else finish(client.networkError(e, `port-forward to ${who}`));
-        });
-        ws.on('open', () => {
-          // One request, written whole into the first data frame; the reader takes the answer.
-          const request = Buffer.from(
-            `\0GET ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\nUser-Agent: egressctl\r\n\r\n`,
-            'latin1',
-          );
-          ws?.send(request);
-        });
-        ws.on('message', (data: Buffer) => {
+        const what = `port-forward to ${who}`;
+        const tlsOptions = client.tlsOptions();
+        const onMessage = (data: Buffer): void => {
           const channel = data[0];
           if (channel !== 0 && channel !== 1) return;
           let payload = data.subarray(1);
@@ -240,8 +197,8 @@ export function forwardHttpGet(
             );
           }
           if (done) answer();
-        });
-        ws.on('close', () => {
+        };
+        const onClose = (): void => {
           // The kubelet reports on the error channel and then closes: its text comes first.
           const fromChannel = errorFromChannel();
           if (fromChannel) return finish(fromChannel);
@@ -253,10 +210,79 @@ export function forwardHttpGet(
                 )
               : new ClusterError(`${who}: the proxy closed the connection on port ${port} before answering`),
           );
-        });
-      },
-      (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))),
-    );
+        };
+        handshake = setTimeout(
+          () =>
+            finish(
+              new ClusterError(
+                `${what}: the API server did not complete the WebSocket handshake within ${opts.connectTimeoutMs / 1000}s`,
+              ),
+            ),
+          timerDelay(opts.connectTimeoutMs),
+        );
+        ws = openWebSocket(
+          {
+            url,
+            protocol: PORT_FORWARD_PROTOCOL,
+            headers: headers as Record<string, string>,
+            connect:
+              url.protocol === 'wss:'
+                ? (o) =>
+                    connectTls(client)({
+                      ...tlsOptions,
+                      host: o.host,
+                      port: o.port,
+                      servername: tlsOptions.servername ?? o.servername ?? '',
+                    })
+                : (o) => net.connect({ host: o.host, port: o.port }),
+            maxBytes: max,
+          },
+          {
+            onOpen: () => {
+              clearTimeout(handshake);
+              // One request, written whole into the first data frame; the reader takes the answer.
+              ws?.send(
+                Buffer.from(
+                  `\0GET ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\nUser-Agent: egressctl\r\n\r\n`,
+                  'latin1',
+                ),
+              );
+            },
+            onMessage,
+            onClose,
+            onRefused: (head, raw) => {
+              const text = raw.toString('utf8');
+              let status: KubeStatus | undefined;
+              try {
+                const j = JSON.parse(text) as KubeStatus;
+                if (j?.kind === 'Status') status = j;
+              } catch {
+                // kubelet and some proxies answer in plain text
+              }
+              const code = head.statusCode;
+              if (code === 403 && !text.trim()) {
+                finish(
+                  new ClusterError(
+                    `${what}: the server refused the ${PORT_FORWARD_PROTOCOL} subprotocol (403 with no body)`,
+                  ),
+                );
+              } else finish(new ApiError(code, status, text, what));
+            },
+            onError: (e, stage) => {
+              if (e instanceof WebSocketFrameError)
+                finish(new ClusterError(`${what}: the API server sent ${e.message}`));
+              else if (
+                e instanceof WebSocketHandshakeError ||
+                (stage === 'upgrade' && !(e as NodeJS.ErrnoException).code)
+              )
+                finish(new ClusterError(`${what}: the WebSocket upgrade failed: ${e.message}`));
+              else finish(client.networkError(e, what));
+            },
+          },
+        );
+      })
+      // A failed credential plugin, or a throw while opening (a header the request cannot carry).
+      .catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
 
     /** The complete response: its body gunzipped when the proxy sent it gzip-encoded. */
     function answer(): void {

@@ -14,14 +14,13 @@ import {
 import { ApiError, type KubeClient, type KubeStatus } from './rest.js';
 
 /**
- * One TLS context and the last session ticket per client, shared by its port-forwards. A scrape opens
- * one WebSocket per pod, and a full handshake each time (a new SecureContext parsing the CA, the peer's
- * chain decoded for checkServerIdentity) was a third of egressctl's CPU per pod. A resumed session skips
- * both: node verifies the server's identity on the full handshake the ticket came from
- * (lib/_tls_wrap.js onConnectSecure checks `isSessionReused()`).
+ * The last session ticket per client, shared by its port-forwards (over the client's one TLS context,
+ * `KubeClient.secureContext`). A scrape opens one WebSocket per pod, and a full handshake each time (a
+ * new SecureContext parsing the CA, the peer's chain decoded for checkServerIdentity) was a third of
+ * egressctl's CPU per pod. A resumed session skips both: node verifies the server's identity on the
+ * full handshake the ticket came from (lib/_tls_wrap.js onConnectSecure checks `isSessionReused()`).
  */
 interface TlsReuse {
-  context: tls.SecureContext;
   session?: Buffer;
 }
 const tlsReuse = new WeakMap<KubeClient, TlsReuse>();
@@ -37,11 +36,7 @@ const setSession = (tls.TLSSocket.prototype as { setSession?: (session: Buffer) 
 
 function connectTls(client: KubeClient): (options: tls.ConnectionOptions) => tls.TLSSocket {
   let reuse = tlsReuse.get(client);
-  if (!reuse) {
-    const { ca, cert, key } = client.tlsOptions();
-    reuse = { context: tls.createSecureContext({ ca, cert, key }) };
-    tlsReuse.set(client, reuse);
-  }
+  if (!reuse) tlsReuse.set(client, (reuse = {}));
   const r = reuse;
   return (options) => {
     // As ws's own tlsConnect: SNI is the host name, never an IP address.
@@ -51,7 +46,7 @@ function connectTls(client: KubeClient): (options: tls.ConnectionOptions) => tls
       ...options,
       path: undefined,
       servername,
-      secureContext: r.context,
+      secureContext: client.secureContext,
       ...(r.session && !late ? { session: r.session } : {}),
     });
     if (late) setSession.call(socket, r.session as Buffer);

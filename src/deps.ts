@@ -6,6 +6,13 @@ import type { ConnectSettings, KubeClient } from './kube/rest.js';
  */
 export interface Sink {
   write(chunk: string): void;
+  /**
+   * A promise when much of what was written still waits for its reader (stdout into a slow pipe), that
+   * settles once it has gone; undefined otherwise. A command that writes as fast as it scrapes waits on
+   * it between pods, so its memory holds a few bodies, not every one its reader has yet to take.
+   * In-memory sinks have none.
+   */
+  backlog?(): Promise<void> | undefined;
 }
 
 export interface Deps {

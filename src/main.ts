@@ -69,6 +69,26 @@ const UNWIND_MS = 900;
  * output must flush first. The first SIGINT or SIGTERM aborts `deps.signal`, which every request,
  * port-forward and credential plugin listens to; a second one exits at once.
  */
+/** What stdout may hold for a slow reader before a scrape waits for it (about 20 proxy bodies). */
+const OUT_BACKLOG_BYTES = 8 << 20;
+
+/**
+ * Settles when `s` has written out what it queued (or closed), if it holds more than the budget. One
+ * promise for every waiter (the scrape's workers) until then.
+ */
+let pendingBacklog: Promise<void> | undefined;
+function backlog(s: NodeJS.WriteStream): Promise<void> | undefined {
+  if (s.writableLength <= OUT_BACKLOG_BYTES) return undefined;
+  return (pendingBacklog ??= new Promise((resolve) => {
+    const done = (): void => {
+      for (const e of ['drain', 'close', 'error']) s.off(e, done);
+      pendingBacklog = undefined;
+      resolve();
+    };
+    for (const e of ['drain', 'close', 'error']) s.once(e, done);
+  }));
+}
+
 export async function runProcess(o: { argv?: string[] } = {}): Promise<void> {
   const controller = new AbortController();
   const shutdown = { owned: false, graceMs: UNWIND_MS };
@@ -83,7 +103,7 @@ export async function runProcess(o: { argv?: string[] } = {}): Promise<void> {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); // `egressctl … | head` is fine
   });
   const deps: Deps = {
-    out: { write: (s) => void process.stdout.write(s) },
+    out: { write: (s) => void process.stdout.write(s), backlog: () => backlog(process.stdout) },
     err: { write: (s) => void process.stderr.write(s) },
     env: process.env,
     stdoutIsTTY: process.stdout.isTTY === true,

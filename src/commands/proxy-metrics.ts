@@ -123,6 +123,7 @@ export async function run(opts: Options, deps: Deps): Promise<number> {
       podTimeoutMs: opts.podTimeoutMs,
       signal: deps.signal,
       onResult: emit,
+      ...(deps.out.backlog ? { backlog: () => deps.out.backlog?.() } : {}),
     });
     if (results.length === 0 && opts.output === 'json') deps.out.write('[]\n');
     if (failures.length > 0) {

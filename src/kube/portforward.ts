@@ -1,44 +1,55 @@
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
-import WebSocket from 'ws';
 import { ClusterError } from '../errors.js';
 import { timerDelay } from '../options/duration.js';
+import { BodyTooLargeError, ResponseReader } from './http1.js';
+import {
+  openWebSocket,
+  WebSocketFrameError,
+  WebSocketHandshakeError,
+  type ClientWebSocket,
+} from './websocket.js';
 import { ApiError, type KubeClient, type KubeStatus } from './rest.js';
 
 /**
- * One TLS context and the last session ticket per client, shared by its port-forwards. A scrape opens
- * one WebSocket per pod, and a full handshake each time (a new SecureContext parsing the CA, the peer's
- * chain decoded for checkServerIdentity) was a third of egressctl's CPU per pod. A resumed session skips
- * both: node verifies the server's identity on the full handshake the ticket came from
- * (lib/_tls_wrap.js onConnectSecure checks `isSessionReused()`).
+ * The last session ticket per client, shared by its port-forwards (over the client's one TLS context,
+ * `KubeClient.secureContext`). A scrape opens one WebSocket per pod, and a full handshake each time (a
+ * new SecureContext parsing the CA, the peer's chain decoded for checkServerIdentity) was a third of
+ * egressctl's CPU per pod. A resumed session skips both: node verifies the server's identity on the
+ * full handshake the ticket came from (lib/_tls_wrap.js onConnectSecure checks `isSessionReused()`).
  */
 interface TlsReuse {
-  context: tls.SecureContext;
   session?: Buffer;
 }
 const tlsReuse = new WeakMap<KubeClient, TlsReuse>();
 
+/**
+ * The ticket is set on the socket right after tls.connect, not passed as its `session` option: node
+ * decodes an option's ticket twice (in the socket's _init and again in connect), and each decode parses
+ * the server's certificate inside it with OpenSSL 3's slow key decoders, half a millisecond of CPU per
+ * pod. It is still before the TCP connect, so the ClientHello offers it. (Undeclared in @types/node;
+ * without it, the option.)
+ */
+const setSession = (tls.TLSSocket.prototype as { setSession?: (session: Buffer) => void }).setSession;
+
 function connectTls(client: KubeClient): (options: tls.ConnectionOptions) => tls.TLSSocket {
   let reuse = tlsReuse.get(client);
-  if (!reuse) {
-    const { ca, cert, key } = client.tlsOptions();
-    reuse = { context: tls.createSecureContext({ ca, cert, key }) };
-    tlsReuse.set(client, reuse);
-  }
+  if (!reuse) tlsReuse.set(client, (reuse = {}));
   const r = reuse;
   return (options) => {
     // As ws's own tlsConnect: SNI is the host name, never an IP address.
     const servername = options.servername ?? (net.isIP(options.host ?? '') ? '' : options.host);
+    const late = r.session !== undefined && setSession !== undefined;
     const socket = tls.connect({
       ...options,
       path: undefined,
       servername,
-      secureContext: r.context,
-      ...(r.session ? { session: r.session } : {}),
+      secureContext: client.secureContext,
+      ...(r.session && !late ? { session: r.session } : {}),
     });
+    if (late) setSession.call(socket, r.session as Buffer);
     socket.on('session', (session: Buffer) => (r.session = session));
     return socket;
   };
@@ -109,20 +120,23 @@ export function forwardHttpGet(
   // The caller's signal (a scrape round) and the client's (the command's deadline and Ctrl-C).
   const signal = opts.signal ? AbortSignal.any([opts.signal, client.signal]) : client.signal;
   return new Promise<ForwardedResponse>((resolve, reject) => {
-    let ws: WebSocket | undefined;
+    let ws: ClientWebSocket | undefined;
+    let handshake: NodeJS.Timeout | undefined;
     let settled = false;
     let errorChannel = '';
-    let closed = false;
-    let pendingHttpError: Error | undefined;
     const seenPortPrefix = [false, false];
+    const max = opts.maxBodyBytes ?? 256 << 20;
+    const reader = new ResponseReader({ maxBodyBytes: max });
+    const tooLarge = (): ClusterError =>
+      new ClusterError(`${who}: the response on port ${port} is larger than ${max >> 20} MiB`);
 
     const finish = (err: Error | undefined, value?: ForwardedResponse): void => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
+      clearTimeout(handshake);
       signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (ws && ws.readyState !== WebSocket.CLOSED) ws.terminate();
+      ws?.destroy();
       if (err) reject(err);
       else resolve(value as ForwardedResponse);
     };
@@ -142,136 +156,16 @@ export function forwardHttpGet(
       timerDelay(opts.deadlineMs),
     );
 
-    // The local end of the tunnel: what node's HTTP client reads and writes.
-    const socket = new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        if (ws?.readyState !== WebSocket.OPEN) return cb();
-        ws.send(Buffer.concat([Buffer.from([0]), chunk]), cb);
-      },
-      // v4 has no half-close: ending our side would close the whole stream and lose the response.
-      final(cb) {
-        cb();
-      },
-    });
-
-    // Only now: finish() destroys the socket above.
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
 
-    void client.conn.headers(signal).then(
-      (headers) => {
+    void client.conn
+      .headers(signal)
+      .then((headers) => {
         if (settled) return;
-        const wsOptions: WebSocket.ClientOptions = {
-          headers: headers as Record<string, string>,
-          ...client.tlsOptions(),
-          handshakeTimeout: timerDelay(opts.connectTimeoutMs),
-          perMessageDeflate: false,
-          // Frames are channel-prefixed bytes; nothing here is text.
-          skipUTF8Validation: true,
-        };
-        if (url.protocol === 'wss:')
-          wsOptions.createConnection = connectTls(client) as unknown as typeof net.createConnection;
-        ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], wsOptions);
-        ws.binaryType = 'nodebuffer';
-        ws.on('unexpected-response', (_req, res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('error', () => undefined);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let status: KubeStatus | undefined;
-            try {
-              const j = JSON.parse(text) as KubeStatus;
-              if (j?.kind === 'Status') status = j;
-            } catch {
-              // kubelet and some proxies answer in plain text
-            }
-            const code = res.statusCode ?? 0;
-            const what = `port-forward to ${who}`;
-            if (code === 403 && !text.trim()) {
-              finish(
-                new ClusterError(
-                  `${what}: the server refused the ${PORT_FORWARD_PROTOCOL} subprotocol (403 with no body)`,
-                ),
-              );
-            } else finish(new ApiError(code, status, text, what));
-          });
-        });
-        ws.on('error', (e: NodeJS.ErrnoException) => {
-          if (/handshake has timed out/i.test(e.message)) {
-            finish(
-              new ClusterError(
-                `port-forward to ${who}: the API server did not complete the WebSocket handshake within ${opts.connectTimeoutMs / 1000}s`,
-              ),
-            );
-          } else finish(client.networkError(e, `port-forward to ${who}`));
-        });
-        ws.on('open', () => {
-          const max = opts.maxBodyBytes ?? 256 << 20;
-          const tooLarge = (): ClusterError =>
-            new ClusterError(`${who}: the response on port ${port} is larger than ${max >> 20} MiB`);
-          const req = http.request({
-            createConnection: () => socket,
-            method: 'GET',
-            path,
-            headers: {
-              Host: `localhost:${port}`,
-              'Accept-Encoding': 'gzip',
-              Connection: 'close',
-              'User-Agent': 'egressctl',
-            },
-          });
-          req.on('error', (e) => {
-            // The kubelet reports on the error channel and then closes; wait for that text.
-            pendingHttpError = e;
-            if (closed)
-              finish(
-                errorFromChannel() ??
-                  new ClusterError(`${who}: the proxy closed the connection on port ${port}: ${e.message}`),
-              );
-          });
-          req.on('response', (res) => {
-            const chunks: Buffer[] = [];
-            let size = 0;
-            res.on('data', (d: Buffer) => {
-              size += d.length;
-              if (size > max) finish(tooLarge());
-              else chunks.push(d);
-            });
-            // A body cut short: the socket ended before Content-Length bytes (or the last chunk) arrived.
-            const cutShort = (): void =>
-              finish(
-                errorFromChannel() ??
-                  new ClusterError(
-                    `${who}: the proxy closed the connection mid-response on port ${port} (got ${size} bytes)`,
-                  ),
-              );
-            res.on('error', cutShort);
-            res.on('aborted', cutShort);
-            res.on('end', () => {
-              if (!res.complete) return cutShort();
-              const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-              let body = raw;
-              if (/\bgzip\b/i.test(String(res.headers['content-encoding'] ?? ''))) {
-                try {
-                  body = gunzipBounded(raw, max);
-                } catch (e) {
-                  return finish(
-                    (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
-                      ? tooLarge()
-                      : new ClusterError(
-                          `${who}: the gzip body from port ${port} is corrupt: ${(e as Error).message}`,
-                        ),
-                  );
-                }
-              }
-              finish(undefined, { statusCode: res.statusCode ?? 0, headers: res.headers, body });
-            });
-          });
-          req.end();
-        });
-        ws.on('message', (data: Buffer) => {
+        const what = `port-forward to ${who}`;
+        const tlsOptions = client.tlsOptions();
+        const onMessage = (data: Buffer): void => {
           const channel = data[0];
           if (channel !== 0 && channel !== 1) return;
           let payload = data.subarray(1);
@@ -280,27 +174,130 @@ export function forwardHttpGet(
             seenPortPrefix[channel] = true;
             payload = payload.subarray(2);
           }
-          if (channel === 0) {
-            if (payload.length) socket.push(payload);
-          } else errorChannel += payload.toString('utf8');
-        });
-        ws.on('close', () => {
-          closed = true;
-          socket.push(null);
-          const fromChannel = errorFromChannel();
-          if (fromChannel) return finish(fromChannel);
-          if (pendingHttpError) {
-            finish(
-              new ClusterError(
-                `${who}: the connection to port ${port} closed before a complete answer: ${pendingHttpError.message}`,
-              ),
+          if (channel === 1) {
+            errorChannel += payload.toString('utf8');
+            return;
+          }
+          if (payload.length === 0 || settled) return;
+          let done: boolean;
+          try {
+            done = reader.push(payload);
+          } catch (e) {
+            return finish(
+              e instanceof BodyTooLargeError
+                ? tooLarge()
+                : new ClusterError(
+                    `${who}: the proxy on port ${port} sent a malformed HTTP response: ${(e as Error).message}`,
+                  ),
             );
           }
-          // Otherwise the HTTP response's 'end' settles it.
-        });
-      },
-      (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))),
-    );
+          if (done) answer();
+        };
+        const onClose = (): void => {
+          // The kubelet reports on the error channel and then closes: its text comes first.
+          const fromChannel = errorFromChannel();
+          if (fromChannel) return finish(fromChannel);
+          if (reader.end()) return answer();
+          finish(
+            reader.head
+              ? new ClusterError(
+                  `${who}: the proxy closed the connection mid-response on port ${port} (got ${reader.received} bytes)`,
+                )
+              : new ClusterError(`${who}: the proxy closed the connection on port ${port} before answering`),
+          );
+        };
+        handshake = setTimeout(
+          () =>
+            finish(
+              new ClusterError(
+                `${what}: the API server did not complete the WebSocket handshake within ${opts.connectTimeoutMs / 1000}s`,
+              ),
+            ),
+          timerDelay(opts.connectTimeoutMs),
+        );
+        ws = openWebSocket(
+          {
+            url,
+            protocol: PORT_FORWARD_PROTOCOL,
+            headers: headers as Record<string, string>,
+            connect:
+              url.protocol === 'wss:'
+                ? (o) =>
+                    connectTls(client)({
+                      ...tlsOptions,
+                      host: o.host,
+                      port: o.port,
+                      servername: tlsOptions.servername ?? o.servername ?? '',
+                    })
+                : (o) => net.connect({ host: o.host, port: o.port }),
+            maxBytes: max,
+          },
+          {
+            onOpen: () => {
+              clearTimeout(handshake);
+              // One request, written whole into the first data frame; the reader takes the answer.
+              ws?.send(
+                Buffer.from(
+                  `\0GET ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\nUser-Agent: egressctl\r\n\r\n`,
+                  'latin1',
+                ),
+              );
+            },
+            onMessage,
+            onClose,
+            onRefused: (head, raw) => {
+              const text = raw.toString('utf8');
+              let status: KubeStatus | undefined;
+              try {
+                const j = JSON.parse(text) as KubeStatus;
+                if (j?.kind === 'Status') status = j;
+              } catch {
+                // kubelet and some proxies answer in plain text
+              }
+              const code = head.statusCode;
+              if (code === 403 && !text.trim()) {
+                finish(
+                  new ClusterError(
+                    `${what}: the server refused the ${PORT_FORWARD_PROTOCOL} subprotocol (403 with no body)`,
+                  ),
+                );
+              } else finish(new ApiError(code, status, text, what));
+            },
+            onError: (e, stage) => {
+              if (e instanceof WebSocketFrameError)
+                finish(new ClusterError(`${what}: the API server sent ${e.message}`));
+              else if (
+                e instanceof WebSocketHandshakeError ||
+                (stage === 'upgrade' && !(e as NodeJS.ErrnoException).code)
+              )
+                finish(new ClusterError(`${what}: the WebSocket upgrade failed: ${e.message}`));
+              else finish(client.networkError(e, what));
+            },
+          },
+        );
+      })
+      // A failed credential plugin, or a throw while opening (a header the request cannot carry).
+      .catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
+
+    /** The complete response: its body gunzipped when the proxy sent it gzip-encoded. */
+    function answer(): void {
+      const head = reader.head as NonNullable<typeof reader.head>;
+      let body = reader.body();
+      if (/\bgzip\b/i.test(String(head.headers['content-encoding'] ?? ''))) {
+        try {
+          body = gunzipBounded(body, max);
+        } catch (e) {
+          return finish(
+            (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+              ? tooLarge()
+              : new ClusterError(
+                  `${who}: the gzip body from port ${port} is corrupt: ${(e as Error).message}`,
+                ),
+          );
+        }
+      }
+      finish(undefined, { statusCode: head.statusCode, headers: head.headers, body });
+    }
 
     function errorFromChannel(): ClusterError | undefined {
       const text = errorChannel.trim();

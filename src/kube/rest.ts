@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterError, type EgressctlError, Interrupted, interruptedBy } from '../errors.js';
 import { timerDelay } from '../options/duration.js';
@@ -150,7 +151,7 @@ export class KubeClient {
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 32 };
     this.agent =
       conn.server.protocol === 'https:'
-        ? new https.Agent({ ...agentOpts, ...this.tlsOptions() })
+        ? new https.Agent({ ...agentOpts, ...this.tlsOptions(), secureContext: this.secureContext })
         : new http.Agent(agentOpts);
     this.interrupt?.addEventListener('abort', this.onInterrupt);
     this.restartDeadline(opts.deadline?.startedAt);
@@ -208,6 +209,17 @@ export class KubeClient {
 
   get namespace(): string {
     return this.conn.namespace;
+  }
+
+  #secureContext: tls.SecureContext | undefined;
+
+  /**
+   * The kubeconfig's CA and client certificate, parsed once for every connection of this client (REST
+   * and port-forwards): node's https.Agent otherwise builds a context per connection, parsing them again.
+   */
+  get secureContext(): tls.SecureContext {
+    const { ca, cert, key } = this.tlsOptions();
+    return (this.#secureContext ??= tls.createSecureContext({ ca, cert, key }));
   }
 
   /** TLS options for https and for WebSocket clients. */

@@ -30,6 +30,11 @@ export interface ScrapeOptions {
    * callers can stream output in order and drop bodies they have written.
    */
   onResult?: (index: number, total: number, r: ScrapeResult) => void;
+  /**
+   * Asked before each pod: a promise makes the worker wait for it (or the round's end) first, so a
+   * caller whose output lags (stdout into a slow pipe) is not outrun by the scrape.
+   */
+  backlog?: () => Promise<void> | undefined;
 }
 
 /**
@@ -67,9 +72,17 @@ export async function scrapePods(client: KubeClient, pods: Pod[], o: ScrapeOptio
     round.abort();
   }, timerDelay(o.deadlineMs));
 
+  const roundOver = new Promise<void>((resolve) =>
+    round.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < jobs.length && !round.signal.aborted) {
+      const wait = o.backlog?.();
+      if (wait) {
+        await Promise.race([wait, roundOver]);
+        if (next >= jobs.length || round.signal.aborted) break;
+      }
       const i = next++;
       const job = jobs[i] as Job;
       const base = { namespace: job.pod.metadata.namespace, pod: job.pod.metadata.name };

@@ -1,4 +1,4 @@
-import { newLabels, type Exposition, type MetricFamily, type Sample } from './parse.js';
+import { newLabels, ParsedSample, type Exposition, type MetricFamily, type Sample } from './parse.js';
 
 /**
  * Every string the parser hands out (names, HELP/TYPE lines, label blocks) is a slice of the body, and
@@ -35,10 +35,36 @@ export function intern(pool: Interner, s: string): string {
   return v;
 }
 
-function detachSample(s: Sample, pool: Interner): Sample {
+/**
+ * Per interner: the detached labels of each label block, by its text on the wire. The pods of a scrape
+ * serve the same series (a proxy's labels name no pod), so after the first pod a sample's labels are
+ * one lookup of its block instead of decoding it and interning every name and value: that was most of
+ * the CPU `egress stat` spent per pod on its egress samples. The labels objects are shared between
+ * samples and pods: read-only, as every sample's labels are to their readers.
+ */
+const blocks = new WeakMap<Interner, Map<string, Record<string, string>>>();
+
+function detachLabels(s: Sample, pool: Interner): Record<string, string> {
+  if (!(s instanceof ParsedSample)) return internLabels(s.labels, pool);
+  let byText = blocks.get(pool);
+  if (!byText) blocks.set(pool, (byText = new Map<string, Record<string, string>>()));
+  const text = s.labelText;
+  let labels = byText.get(text);
+  if (labels === undefined) {
+    labels = internLabels(s.labels, pool);
+    byText.set(flatCopy(text), labels);
+  }
+  return labels;
+}
+
+function internLabels(from: Record<string, string>, pool: Interner): Record<string, string> {
   const labels = newLabels();
-  for (const [k, v] of Object.entries(s.labels)) labels[intern(pool, k)] = intern(pool, v);
-  const out: Sample = { name: intern(pool, s.name), labels, value: s.value };
+  for (const k in from) labels[intern(pool, k)] = intern(pool, from[k] as string);
+  return labels;
+}
+
+function detachSample(s: Sample, pool: Interner): Sample {
+  const out: Sample = { name: intern(pool, s.name), labels: detachLabels(s, pool), value: s.value };
   if (s.text !== undefined) out.text = intern(pool, s.text);
   if (s.timestamp !== undefined) out.timestamp = flatCopy(s.timestamp);
   return out;

@@ -120,6 +120,47 @@ const routeKey = (protocol: Protocol, l: Record<string, string>): string =>
 
 const isDenyRoute = (r: RouteRef) => r.default && r.name.endsWith('-egress-deny');
 
+/** Where a series goes: its row's identity, computed from its labels and protocol. */
+interface RowShape {
+  key: string;
+  network: NetworkRef | undefined;
+  port: string;
+  route: RouteRef;
+  destination: string;
+}
+
+/**
+ * Row shapes by labels object and protocol. The samples of a scrape share one labels object per label
+ * block across pods (metrics/detach.ts), so a series' row is worked out once per scrape, not once per
+ * pod. Shapes are read-only and shared between rows, as the rows' network and route always were.
+ */
+const shapes = new WeakMap<Record<string, string>, Partial<Record<Protocol, RowShape>>>();
+
+function shapeOf(protocol: Protocol, l: Record<string, string>): RowShape {
+  let byProtocol = shapes.get(l);
+  const had = byProtocol?.[protocol];
+  if (had) return had;
+  const network = isEgress(l)
+    ? { namespace: l.parent_namespace ?? '', name: l.parent_name ?? '', port: l.parent_port ?? '' }
+    : undefined;
+  const route = routeOf(l);
+  const destination = destinationOf(protocol, l);
+  const port = l.parent_port || (protocol === 'tcp' ? (l.target_port ?? '') : '');
+  const key = [
+    network ? `${network.namespace}/${network.name}` : '',
+    port,
+    protocol,
+    route.kind,
+    route.namespace,
+    route.name,
+    destination,
+  ].join('\u0000');
+  const shape = { key, network, port, route, destination };
+  if (!byProtocol) shapes.set(l, (byProtocol = {}));
+  byProtocol[protocol] = shape;
+  return shape;
+}
+
 /** Accumulates rows from one pod's exposition. */
 export class EgressModel {
   readonly rows = new Map<string, EgressRow>();
@@ -127,21 +168,7 @@ export class EgressModel {
   readonly hostnamesOff = new Set<string>();
 
   private row(pod: string, protocol: Protocol, l: Record<string, string>): EgressRow {
-    const network = isEgress(l)
-      ? { namespace: l.parent_namespace ?? '', name: l.parent_name ?? '', port: l.parent_port ?? '' }
-      : undefined;
-    const route = routeOf(l);
-    const destination = destinationOf(protocol, l);
-    const port = l.parent_port || (protocol === 'tcp' ? (l.target_port ?? '') : '');
-    const key = [
-      network ? `${network.namespace}/${network.name}` : '',
-      port,
-      protocol,
-      route.kind,
-      route.namespace,
-      route.name,
-      destination,
-    ].join('\u0000');
+    const { key, network, port, route, destination } = shapeOf(protocol, l);
     let r = this.rows.get(key);
     if (!r) {
       r = {

@@ -160,68 +160,106 @@ const ALL_SUFFIXES = [...new Set(Object.values(SUFFIXES).flat())];
  * are absent, and the OpenMetrics tail (which only chooses how kept HELP texts are unescaped) is placed
  * from the kept lines only.
  */
-const HEADER = /^# (?:HELP|TYPE) ([^ \t]+)(?: (.*))?$/s;
 
-/** `# HELP x …` or `# TYPE x <type>` of a family not kept, written so the parser would accept it. */
-function skippedHeader(
-  raw: Buffer,
-  from: number,
-  to: number,
-  keep: (family: string) => boolean,
-  decided: Map<string, boolean>,
-): boolean {
-  if (raw[from + 1] !== 32) return false;
-  const m = HEADER.exec(raw.toString('latin1', from, to));
-  if (!m) return false;
-  const [, name, rest = ''] = m as unknown as [string, string, string | undefined];
-  if (!isValidName(name) || (raw[from + 2] === 84 /* T */ && !TYPES.has(rest))) return false;
+/**
+ * Decisions of a `keep` function by name, kept across bodies: every pod of a scrape serves the same
+ * names, and deciding one (keep of the name and of each suffix-less form) cost more than finding it.
+ * Bounded, so bodies of ever new names cannot grow it without end.
+ */
+const decisions = new WeakMap<(family: string) => boolean, Map<string, boolean>>();
+const MAX_DECISIONS = 10_000;
+
+function decisionsOf(keep: (family: string) => boolean): Map<string, boolean> {
+  let m = decisions.get(keep);
+  if (!m || m.size > MAX_DECISIONS) decisions.set(keep, (m = new Map<string, boolean>()));
+  return m;
+}
+
+/** Whether lines named `name` may belong to a kept family: the name itself, or less a type suffix. */
+function keptName(name: string, keep: (family: string) => boolean, decided: Map<string, boolean>): boolean {
   let kept = decided.get(name);
   if (kept === undefined) {
     kept = keep(name) || ALL_SUFFIXES.some((x) => name.endsWith(x) && keep(name.slice(0, -x.length)));
     decided.set(name, kept);
   }
-  return !kept;
+  return kept;
+}
+
+/** `raw[a, a+len)` and `raw[b, b+len)` hold the same bytes (from the end: names share prefixes). */
+function sameBytes(raw: Buffer, a: number, b: number, len: number): boolean {
+  for (let k = len - 1; k >= 0; k--) if (raw[a + k] !== raw[b + k]) return false;
+  return true;
+}
+
+/** `# HELP ` or `# TYPE ` at `at`: 1 for HELP, 2 for TYPE, 0 for neither. */
+function headerKind(raw: Buffer, at: number): number {
+  if (raw[at + 1] !== 32 || raw[at + 6] !== 32) return 0;
+  const a = raw[at + 2];
+  if (a === 72 && raw[at + 3] === 69 && raw[at + 4] === 76 && raw[at + 5] === 80) return 1;
+  if (a === 84 && raw[at + 3] === 89 && raw[at + 4] === 80 && raw[at + 5] === 69) return 2;
+  return 0;
 }
 
 export function prefilterMetrics(raw: Buffer, keep: (family: string) => boolean): string {
   const n = raw.length;
   const parts: string[] = [];
-  const decided = new Map<string, boolean>();
+  const decided = decisionsOf(keep);
   let keptFrom = 0; // start of the run of kept lines not yet decoded
   let blanks = 0; // lines blanked since that run
   let crAt = -2; // the next \r at or after the line (-1: none left)
-  // The previous sample line's name (lines of a family come together) and whether it was kept.
+  // The name of the previous sample or HELP/TYPE line (a family's lines come together), compared
+  // byte by byte in place, and whether it was kept: most lines decide without a string or a lookup.
   let lastAt = 0;
   let lastLen = 0;
   let lastKept = true;
+  /** Whether the name at raw[from, to) is kept. */
+  const decide = (from: number, to: number): boolean => {
+    const len = to - from;
+    if (len !== lastLen || !sameBytes(raw, lastAt, from, len)) {
+      lastKept = keptName(raw.toString('latin1', from, to), keep, decided);
+      lastLen = len;
+    }
+    lastAt = from;
+    return lastKept;
+  };
   let pos = 0;
   while (pos < n) {
     let end = raw.indexOf(10, pos);
     if (end < 0) end = n;
     let i = pos;
-    while (i < end && (raw[i] === 32 || raw[i] === 9)) i++;
+    let c = raw[i] as number;
+    while (i < end && (c === 32 || c === 9)) c = raw[++i] as number;
     let drop = false;
     if (crAt !== -1 && crAt < pos) crAt = raw.indexOf(13, pos);
     if (crAt !== -1 && crAt < end)
       drop = false; // the parser reports it
-    else if (raw[i] === 35 /* # */) drop = i === pos && skippedHeader(raw, pos, end, keep, decided);
-    else if (i < end && isNameStart(raw[i] as number)) {
-      let j = i + 1;
-      while (j < end && isNameChar(raw[j] as number)) j++;
-      const t = raw[j];
-      if (j < end && (t === 123 || t === 32 || t === 9)) {
-        if (j - i !== lastLen || raw.compare(raw, lastAt, lastAt + lastLen, i, j) !== 0) {
-          const name = raw.toString('latin1', i, j);
-          let kept = decided.get(name);
-          if (kept === undefined) {
-            kept = keep(name) || ALL_SUFFIXES.some((x) => name.endsWith(x) && keep(name.slice(0, -x.length)));
-            decided.set(name, kept);
-          }
-          lastKept = kept;
-        }
+    else if (c === 35 /* # */) {
+      // A well-formed `# HELP name …` or `# TYPE name <type>` (what the parser accepts) of a family
+      // not kept. Anything else, a name with other bytes or a tab after it included, is kept.
+      const kind = i === pos ? headerKind(raw, pos) : 0;
+      const a = pos + 7;
+      let b = a;
+      if (kind !== 0 && b < end && isNameStart(raw[b] as number)) {
+        while (++b < end && isNameChar(raw[b] as number));
+        if ((b === end || raw[b] === 32) && !decide(a, b))
+          drop = kind === 1 || (b < end && TYPES.has(raw.toString('latin1', b + 1, end)));
+      }
+    } else if (i < end && isNameStart(c)) {
+      const t = raw[i + lastLen];
+      if (
+        lastLen > 0 &&
+        i + lastLen < end &&
+        (t === 123 || t === 32 || t === 9) &&
+        sameBytes(raw, lastAt, i, lastLen)
+      ) {
+        // The previous line's name again: no scan.
         lastAt = i;
-        lastLen = j - i;
         drop = !lastKept;
+      } else {
+        let j = i + 1;
+        while (j < end && isNameChar(raw[j] as number)) j++;
+        const u = raw[j];
+        if (j < end && (u === 123 || u === 32 || u === 9)) drop = !decide(i, j);
       }
     }
     if (drop) {

@@ -262,6 +262,27 @@ describe('proxy-metrics against the test API server over HTTPS', () => {
     );
   });
 
+  test('an overloaded or failing API server on the port-forward names the pod (429, 500, 503)', async () => {
+    const said: Record<number, string> = {
+      429: 'Too many requests, please try again later. (429 TooManyRequests)',
+      500: 'the server is failing (500 InternalError)',
+      503: 'the server is currently unable to handle the request (503 ServiceUnavailable)',
+    };
+    for (const status of [429, 500, 503] as const) {
+      // More answers than the client's retries of the upgrade, so the failure is what is reported.
+      c.server.faults.answer = [{ status, match: /portforward/, times: 20 }];
+      const r = await runCli(['proxy-metrics', '-n', 'egress-test', 'po/client', '--timeout', '5s'], {
+        env: c.env,
+      });
+      c.server.faults.answer = [];
+      assert.equal(r.code, 3, r.stderr);
+      assert.equal(
+        r.stdout,
+        `#\n# POD client (1 of 1)\n#\n# ERROR: port-forward to pod egress-test/client: ${said[status]}\n`,
+      );
+    }
+  });
+
   test('no matching pods is an immediate error, not a wait', async () => {
     const r = await runCli(['proxy-metrics', '-l', 'app=nothing'], { env: c.env });
     assert.equal(r.code, 3);

@@ -97,7 +97,11 @@ export function describeApiError(
       return causes.length ? `${msg.split(':')[0]}: ${causes.join('; ')}` : msg;
     }
     default:
-      return status?.reason ? `${msg} (${code} ${status.reason})` : `${what} failed: ${msg} (HTTP ${code})`;
+      if (!status?.reason) return `${what} failed: ${msg} (HTTP ${code})`;
+      // An overloaded or failing server says nothing of the object ("the server is failing"), unlike a
+      // 404 or 409: name what was asked (the pod of a port-forward, the list of a scrape).
+      if (code === 429 || code >= 500) return `${what}: ${msg} (${code} ${status.reason})`;
+      return `${msg} (${code} ${status.reason})`;
   }
 }
 

@@ -111,18 +111,13 @@ async function promFlows(
   connect: () => Promise<KubeClient>,
   deps: Deps,
 ): Promise<EgressLedger> {
-  const { noProxies, promEndpoint, promScope } = await import('../prometheus/source.js');
+  const { noProxies, promEndpoint, promRead, promScope } = await import('../prometheus/source.js');
   const { podSampleLedger, queryPodSample } = await import('../prometheus/egress.js');
   const ns = flows.allNamespaces ? undefined : namespace;
   const scope = await promScope(flows.pods, ns, connect);
   const endpoint = await promEndpoint(choice, flows.prometheus, flows, connect);
   const p = await queryPodSample(endpoint, {
-    scope,
-    windowSeconds: flows.prometheus.sinceSeconds,
-    at: deps.now(),
-    signal: deps.signal,
-    deadlineMs: flows.timeoutMs,
-    onWarning: (w) => deps.err.write(`warning: ${w}\n`),
+    ...promRead(deps, { scope, windowSeconds: flows.prometheus.sinceSeconds, deadlineMs: flows.timeoutMs }),
     owners: true,
     latency: false,
   });

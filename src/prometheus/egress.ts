@@ -13,6 +13,7 @@ import {
   podCountsQuery,
   podsQuery,
   proxiesQuery,
+  type FamilyQuery,
   type PromScope,
 } from './queries.js';
 
@@ -133,6 +134,18 @@ function querier(e: Endpoint, o: PromQueryOptions, signal: AbortSignal) {
     });
 }
 
+/** One query per family, concurrently: each family's samples, for `exposition`. */
+function readFamilies(
+  q: ReturnType<typeof querier>,
+  families: FamilyQuery[],
+  scope: PromScope,
+  w: { windowSeconds: number | undefined; perPod: boolean },
+) {
+  return Promise.all(
+    families.map(async (f) => ({ ...f, samples: await q(familyQuery(f, scope, w), f.purpose) })),
+  );
+}
+
 /** Rows at a grain of network, route or host: one series per row and family, whatever the pods. */
 export async function queryEgress(e: Endpoint, o: PromQueryOptions): Promise<PromEgress> {
   return withSignal(o.signal, (signal) => run(e, o, signal));
@@ -143,9 +156,7 @@ async function run(e: Endpoint, o: PromQueryOptions, signal: AbortSignal): Promi
   const w = { windowSeconds: o.windowSeconds, perPod: false };
   const by = o.by ?? 'host';
   const [families, counted, off, proxies] = await Promise.all([
-    Promise.all(
-      FAMILIES.map(async (f) => ({ ...f, samples: await q(familyQuery(f, o.scope, w), f.purpose) })),
-    ),
+    readFamilies(q, FAMILIES, o.scope, w),
     q(podCountsQuery(o.scope, { ...w, by }), 'the pods per row'),
     q(hostnamesOffQuery(o.scope), 'pods with hostname labels off'),
     q(proxiesQuery(o.scope), 'the number of proxies'),
@@ -228,7 +239,7 @@ export async function queryPodSample(
     const w = { windowSeconds: o.windowSeconds, perPod: true };
     const read = FAMILIES.filter((f) => o.latency || f.part !== 'duration');
     const [families, proxies, owners] = await Promise.all([
-      Promise.all(read.map(async (f) => ({ ...f, samples: await q(familyQuery(f, o.scope, w), f.purpose) }))),
+      readFamilies(q, read, o.scope, w),
       q(proxiesQuery(o.scope), 'the number of proxies'),
       o.owners ? q(ownersQuery(o.scope), "the pods' workloads") : Promise.resolve([]),
     ]);

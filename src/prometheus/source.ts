@@ -1,4 +1,5 @@
 import { inNamespace, type PodChoice } from '../commands/pods.js';
+import type { Deps } from '../deps.js';
 import { ClusterError, UsageError } from '../errors.js';
 import { describeSelection, resolvePods } from '../kube/resolve.js';
 import type { KubeClient } from '../kube/rest.js';
@@ -87,6 +88,22 @@ export async function promScope(
     scope.pods = found.map((x) => x.metadata.name);
   }
   return scope;
+}
+
+/**
+ * What every Prometheus read of a command shares: one evaluation time for all its queries, Ctrl-C,
+ * the deadline, and the server's warnings on stderr.
+ */
+export function promRead(
+  deps: Deps,
+  o: { scope: PromScope; windowSeconds: number | undefined; deadlineMs: number },
+) {
+  return {
+    ...o,
+    at: deps.now(),
+    signal: deps.signal,
+    onWarning: (w: string) => deps.err.write(`warning: ${w}\n`),
+  };
 }
 
 /** A Prometheus answer without a single proxy in the scope: it does not scrape them (exit 3). */

@@ -5,7 +5,7 @@ import type { KubeClient } from '../kube/rest.js';
 import type { StatReport } from '../metrics/stat.js';
 import { connectSettings, resolveNamespace } from '../options/global.js';
 import { fetchStatFromPrometheus, podSampleLedger, podSampleReport, queryPodSample } from './egress.js';
-import { chooseSource, noProxies, promEndpoint, promScope } from './source.js';
+import { chooseSource, noProxies, promEndpoint, promRead, promScope } from './source.js';
 
 /**
  * `egress stat` from Prometheus, when `chooseSource` (source.ts) picks it; undefined when the pods
@@ -30,14 +30,11 @@ export async function statFromPrometheus(
   try {
     const scope = await promScope(o.pods, namespace, kube);
     const endpoint = await promEndpoint(choice, o.prometheus, { timeoutMs: o.timeoutMs }, kube);
-    const query = {
+    const query = promRead(deps, {
       scope,
       windowSeconds: o.prometheus.sinceSeconds,
-      at: deps.now(),
-      signal: deps.signal,
       deadlineMs: o.timeoutMs,
-      onWarning: (w: string) => deps.err.write(`warning: ${w}\n`),
-    };
+    });
     let report: StatReport;
     let text: string | undefined;
     if (o.output === 'ledger' || o.by === 'pod' || o.by === 'workload') {

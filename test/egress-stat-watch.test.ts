@@ -9,6 +9,27 @@ import { connect } from '../src/kube/rest.js';
 import { ProxySim } from '../src/sandbox/proxy-sim.js';
 import { startCluster, type TestCluster } from './helpers/cluster.js';
 
+/** In-process deps for a watch against a test cluster; the test's writers see what it prints. */
+function watchDeps(
+  kubeconfig: string,
+  signal: AbortSignal,
+  write: { out: (s: string) => void; err: (s: string) => void },
+  terminal?: { columns: number },
+): Deps {
+  const env = { KUBECONFIG: kubeconfig };
+  return {
+    out: { write: write.out },
+    err: { write: write.err },
+    env,
+    stdoutIsTTY: terminal !== undefined,
+    ...(terminal ? { stderrIsTTY: false, columns: terminal.columns } : {}),
+    cwd: process.cwd(),
+    signal,
+    now: () => Date.now(),
+    kube: (settings) => connect(settings, env),
+  };
+}
+
 describe('egress stat --watch on a terminal', () => {
   let c: TestCluster;
   const sim = new ProxySim({ hostnameLabels: true, startTime: Date.now() - 60_000, podIp: '10.42.0.10' });
@@ -46,27 +67,21 @@ describe('egress stat --watch on a terminal', () => {
     let stdout = '';
     let stderr = '';
     const stop = new AbortController();
-    const env = { KUBECONFIG: c.kubeconfig };
     const frames: string[] = [];
-    const deps: Deps = {
-      out: {
-        write: (s) => {
+    const deps = watchDeps(
+      c.kubeconfig,
+      stop.signal,
+      {
+        out: (s) => {
           stdout += s;
           if (s.startsWith('\x1b[H\x1b[2J')) frames.push(s);
           // Three windows drawn: enough for a trend; Ctrl-C.
           if (frames.length === 3) stop.abort();
         },
+        err: (s) => void (stderr += s),
       },
-      err: { write: (s) => void (stderr += s) },
-      env,
-      stdoutIsTTY: true,
-      stderrIsTTY: false,
-      columns: 100,
-      cwd: process.cwd(),
-      signal: stop.signal,
-      now: () => Date.now(),
-      kube: (settings) => connect(settings, env),
-    };
+      { columns: 100 },
+    );
     const code = await main(['egress', 'stat', '-n', 'egress-test', '--watch', '--interval', '1s'], deps);
     assert.equal(code, 0, stderr);
     assert.equal(stderr, '');
@@ -100,23 +115,14 @@ describe('egress stat --watch on a terminal', () => {
   test('piped, --watch prints each window without screen control', async () => {
     let stdout = '';
     const stop = new AbortController();
-    const env = { KUBECONFIG: c.kubeconfig };
     let windows = 0;
-    const deps: Deps = {
-      out: {
-        write: (s) => {
-          stdout += s;
-          if (s.startsWith('Egress over') && ++windows === 1) stop.abort();
-        },
+    const deps = watchDeps(c.kubeconfig, stop.signal, {
+      out: (s) => {
+        stdout += s;
+        if (s.startsWith('Egress over') && ++windows === 1) stop.abort();
       },
-      err: { write: () => undefined },
-      env,
-      stdoutIsTTY: false,
-      cwd: process.cwd(),
-      signal: stop.signal,
-      now: () => Date.now(),
-      kube: (settings) => connect(settings, env),
-    };
+      err: () => undefined,
+    });
     const code = await main(['egress', 'stat', '-n', 'egress-test', '--watch', '--interval', '1s'], deps);
     assert.equal(code, 0);
     assert.ok(!stdout.includes('\x1b['), JSON.stringify(stdout));
@@ -136,33 +142,22 @@ describe('egress stat --watch through a cluster blip', () => {
     let stdout = '';
     let stderr = '';
     const stop = new AbortController();
-    const env = { KUBECONFIG: c.kubeconfig };
     let windows = 0;
     const rule = { verb: 'list', resource: 'pods', namespace: 'egress-test' };
-    const deps: Deps = {
-      out: {
-        write: (s) => {
-          stdout += s;
-          if (!s.startsWith('Egress over')) return;
-          windows++;
-          // After the first window, the next pod list is refused (RBAC taken away, then restored).
-          if (windows === 1) c.server.faults.deny.push(rule);
-          if (windows === 2) stop.abort();
-        },
+    const deps = watchDeps(c.kubeconfig, stop.signal, {
+      out: (s) => {
+        stdout += s;
+        if (!s.startsWith('Egress over')) return;
+        windows++;
+        // After the first window, the next pod list is refused (RBAC taken away, then restored).
+        if (windows === 1) c.server.faults.deny.push(rule);
+        if (windows === 2) stop.abort();
       },
-      err: {
-        write: (s) => {
-          stderr += s;
-          if (s.startsWith('warning: ')) c.server.faults.deny.splice(c.server.faults.deny.indexOf(rule), 1);
-        },
+      err: (s) => {
+        stderr += s;
+        if (s.startsWith('warning: ')) c.server.faults.deny.splice(c.server.faults.deny.indexOf(rule), 1);
       },
-      env,
-      stdoutIsTTY: false,
-      cwd: process.cwd(),
-      signal: stop.signal,
-      now: () => Date.now(),
-      kube: (settings) => connect(settings, env),
-    };
+    });
     const code = await main(['egress', 'stat', '-n', 'egress-test', '--watch', '--interval', '1s'], deps);
     assert.equal(code, 0, stderr);
     assert.equal(windows, 2);

@@ -30,7 +30,9 @@ export function command(): Command {
     .description(
       "Would this request be allowed? Explains the decision with Linkerd's rules (exit 0 yes, 1 no)",
     )
-    .argument('[url]', 'http://host/path, https://host, grpc://host:port/svc/method, tcp://host:port')
+    .argument('[url]', 'http://host/path, https://host, grpc://host:port/svc/method, tcp://host:port');
+  addFilenameFlag(cmd, 'read objects from files or directories instead of the cluster (repeatable)');
+  cmd
     .option('--from <pod>', 'the client pod (po/NAME); its namespace is the client namespace')
     .option('--ip <address>', 'the destination IP, when known')
     .option('--method <method>', 'HTTP method', 'GET')
@@ -42,7 +44,6 @@ export function command(): Command {
   cmd.addOption(
     new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'junit']).default('text'),
   );
-  addFilenameFlag(cmd, 'read objects from files or directories instead of the cluster (repeatable)');
   addNamespaceFlag(cmd);
   addTimeoutFlag(cmd, '30s', 'reading the cluster (not used with -f)');
   return withExamples(

@@ -42,7 +42,9 @@ export function command(): Command {
     .argument(
       '[target]',
       'the pods whose traffic to replay: TYPE/NAME (po, deploy, sts, ds, rs, rc, job, cj)',
-    )
+    );
+  addFilenameFlag(cmd, 'the proposed objects: files or directories (repeatable)');
+  cmd
     .option(
       '--replace',
       'the files are the whole policy of each namespace they name (else they are applied over the current objects, as kubectl apply does)',
@@ -66,7 +68,6 @@ export function command(): Command {
   addPrometheusFlags(cmd);
   // Prometheus' own query timeout is 2m: a week of a large cluster's traffic can take most of it.
   addTimeoutFlag(cmd, '2m');
-  addFilenameFlag(cmd, 'the proposed objects: files or directories (repeatable)');
   addNamespaceFlag(cmd);
   addAllNamespacesFlag(cmd);
   addEgressNamespaceFlag(cmd);

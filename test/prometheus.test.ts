@@ -297,6 +297,73 @@ describe(
       }
     });
 
+    test('--by workload past the limit: one series per row and workload, each row counting its pods', async () => {
+      const { queryWorkloadReport } = await import('../src/prometheus/egress.js');
+      const sent: string[] = [];
+      const base = urlEndpoint(new URL(bed.prom.url));
+      const counting: Endpoint = {
+        name: base.name,
+        send: (req) => {
+          sent.push(req.body ?? decodeURIComponent(req.path));
+          return base.send(req);
+        },
+      };
+      const r = await queryWorkloadReport(counting, {
+        scope: { namespace: undefined },
+        at: Date.now(),
+        deadlineMs: 10_000,
+      });
+      // The families, the pods per row and workload, hostname labels, proxies; none names a pod.
+      assert.equal(sent.length, FAMILIES.length + 3);
+      assert.ok(!sent.some((q) => /by \([^)]*\bpod\b[^)]*\) \(sum|sum by \([^)]*\bpod\b/.test(q)));
+      const viaPods = JSON.parse(
+        (await runCli(['egress', 'stat', '-A', '--by', 'workload', '-o', 'json'], { env: env() })).stdout,
+      ) as StatReport;
+      const shape = (x: StatReport['rows'][number], pods: number | undefined) => [
+        x.workload,
+        x.destination,
+        x.route.name,
+        x.requests,
+        x.connections,
+        x.denied,
+        x.verdict,
+        pods,
+      ];
+      assert.ok(viaPods.rows.length >= 6);
+      assert.deepEqual(
+        r.rows.map((x) => shape(x, x.podCount)),
+        viaPods.rows.map((x) => shape(x, x.pods.length)),
+      );
+      assert.ok(r.rows.every((x) => x.pods.length === 0));
+      assert.equal(r.groupBy, 'workload');
+      assert.equal(r.pods.scraped, viaPods.pods.scraped);
+    });
+
+    test('withWorkload names the workload as ownerOf does, in PromQL', async () => {
+      const { withWorkload, WORKLOAD } = await import('../src/prometheus/queries.js');
+      const rows: [string, string][] = [
+        ['{pod="web-7d4b9-x2x",deployment="web",replicaset="web-7d4b9"}', 'deployment/web'],
+        ['{pod="rs-only-abc",replicaset="rs-only"}', 'replicaset/rs-only'],
+        ['{pod="nightly-1-z",k8s_job="nightly-1",cronjob="nightly"}', 'job/nightly-1'],
+        ['{pod="db-0",statefulset="db"}', 'statefulset/db'],
+        ['{pod="bare"}', 'pod/bare'],
+      ];
+      for (const [labels, want] of rows) {
+        // A literal vector with those labels, through the same label_replace chain, in the real engine.
+        const m = /\{(.*)\}/.exec(labels)?.[1] ?? '';
+        let v = 'vector(1)';
+        for (const pair of m.split(',')) {
+          const [k, val] = pair.split('=');
+          v = `label_replace(${v}, "${k}", ${val}, "", "")`;
+        }
+        const [s] = await instantQuery(urlEndpoint(new URL(bed.prom.url)), withWorkload(v), {
+          purpose: 'the test',
+          deadlineMs: 5000,
+        });
+        assert.equal(s?.metric[WORKLOAD], want, labels);
+      }
+    });
+
     test('a TYPE/NAME target uses the relabelled owner labels', async () => {
       const r = await runCli(
         ['egress', 'stat', '-n', 'egress-test', 'deploy/internal-egress', '--prometheus', bed.prom.url],

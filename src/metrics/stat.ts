@@ -124,7 +124,7 @@ function isStale(r: EgressRow, policy: LivePolicy | undefined): boolean | null {
 }
 
 /** A tagged row: the pod or workload it belongs to, with --by pod|workload. */
-interface TaggedRow {
+export interface TaggedRow {
   row: EgressRow;
   pod?: { namespace: string; name: string };
   workload?: { namespace: string; kind: string; name: string };

@@ -2,7 +2,13 @@ import { setMaxListeners } from 'node:events';
 import { EgressModel, groupRows, sortRows, type EgressRow, type GroupBy } from '../metrics/egress.js';
 import { toLedger, type EgressLedger, type WorkloadRef } from '../metrics/ledger.js';
 import type { Exposition, MetricFamily } from '../metrics/parse.js';
-import { toStatReport, toStatWindow, type StatReport, type StatSample } from '../metrics/stat.js';
+import {
+  toStatReport,
+  toStatWindow,
+  type StatReport,
+  type StatSample,
+  type TaggedRow,
+} from '../metrics/stat.js';
 import { instantQuery, type Endpoint, type VectorSample } from './client.js';
 import {
   FAMILIES,
@@ -13,6 +19,7 @@ import {
   podCountsQuery,
   podsQuery,
   proxiesQuery,
+  WORKLOAD,
   type FamilyQuery,
   type PromScope,
 } from './queries.js';
@@ -139,7 +146,7 @@ function readFamilies(
   q: ReturnType<typeof querier>,
   families: FamilyQuery[],
   scope: PromScope,
-  w: { windowSeconds: number | undefined; perPod: boolean },
+  w: { windowSeconds: number | undefined; perPod: boolean; workload?: boolean },
 ) {
   return Promise.all(
     families.map(async (f) => ({ ...f, samples: await q(familyQuery(f, scope, w), f.purpose) })),
@@ -345,5 +352,99 @@ export function podSampleLedger(p: PromPodSample, server: string): EgressLedger 
     source: { kind: 'prometheus', url: server },
     start: p.windowSeconds ? at - p.windowSeconds * 1000 : undefined,
     end: at,
+  });
+}
+
+/**
+ * `--by workload` over more than `podNamesLimit` proxies: the families summed by the row labels and
+ * each series' workload (`withWorkload` folds viz's owner labels into one), so one series per row and
+ * workload instead of per pod; rows carry `podCount` (one `count by` more) instead of pod names.
+ */
+export async function queryWorkloadReport(e: Endpoint, o: PromQueryOptions): Promise<StatReport> {
+  return withSignal(o.signal, async (signal) => {
+    const q = querier(e, o, signal);
+    const w = { windowSeconds: o.windowSeconds, perPod: false, workload: true };
+    const [families, counted, off, proxies] = await Promise.all([
+      readFamilies(q, FAMILIES, o.scope, w),
+      q(podCountsQuery(o.scope, { ...w, by: 'host' }), 'the pods per row and workload'),
+      q(hostnamesOffQuery(o.scope), 'pods with hostname labels off'),
+      q(proxiesQuery(o.scope), 'the number of proxies'),
+    ]);
+    const groupOf = (m: Record<string, string>) => `${m.namespace ?? ''}\u0000${m[WORKLOAD] ?? ''}`;
+    const grouped = new Map<string, { family: string; series: string; samples: VectorSample[] }[]>();
+    for (const f of families) {
+      const by = new Map<string, VectorSample[]>();
+      for (const s of f.samples) {
+        const k = groupOf(s.metric);
+        let l = by.get(k);
+        if (!l) by.set(k, (l = []));
+        l.push(s);
+      }
+      for (const [k, samples] of by) {
+        let l = grouped.get(k);
+        if (!l) grouped.set(k, (l = []));
+        l.push({ family: f.family, series: f.series, samples });
+      }
+    }
+    // Pods per (workload, row), read by the same model as the rows: a count is its requests or opens.
+    const podCounts = new Map<string, number>();
+    const countsBy = new Map<string, VectorSample[]>();
+    for (const s of counted) {
+      const k = groupOf(s.metric);
+      let l = countsBy.get(k);
+      if (!l) countsBy.set(k, (l = []));
+      l.push(s);
+    }
+    for (const [k, samples] of countsBy) {
+      const m = new EgressModel();
+      m.add(ALL, exposition(byFamily(samples, true)));
+      for (const r of m.rows.values()) {
+        const key = `${k}\u0000${grainKey(r, 'host')}`;
+        podCounts.set(key, (podCounts.get(key) ?? 0) + r.counts.requests + r.counts.opened);
+      }
+    }
+    const tagged: TaggedRow[] = [];
+    for (const [k, fams] of grouped) {
+      const [namespace = '', workload = ''] = k.split('\u0000');
+      const slash = workload.indexOf('/');
+      const ref = { namespace, kind: workload.slice(0, slash), name: workload.slice(slash + 1) };
+      const m = new EgressModel();
+      m.add(ALL, exposition(fams));
+      for (const r of m.rows.values()) {
+        if (o.windowSeconds && !moved(r)) continue;
+        r.pods = new Set();
+        tagged.push({ row: r, workload: ref });
+      }
+    }
+    const report = toStatReport(tagged, {
+      seconds: o.windowSeconds,
+      groupBy: 'workload',
+      scraped: proxies[0]?.value ?? 0,
+      failed: [],
+      hostnamesOff: off.map((s) => podOf(s.metric)).sort(),
+    });
+    for (const j of [...report.rows, ...report.uncaptured]) {
+      const row = [
+        j.network ? `${j.network.namespace}/${j.network.name}` : '',
+        j.port === null ? '' : String(j.port),
+        j.protocol,
+        j.route.kind,
+        j.route.namespace,
+        j.route.name,
+        j.destination,
+      ].join('\u0000');
+      const ref = j.workload;
+      j.podCount =
+        podCounts.get(`${ref?.namespace ?? ''}\u0000${ref?.kind ?? ''}/${ref?.name ?? ''}\u0000${row}`) ?? 0;
+    }
+    return { ...report, source: promSource(e.name, o.at, o.windowSeconds) };
+  });
+}
+
+/** How many proxies Prometheus sees in the scope: one small query, to choose how to read the rest. */
+export async function countProxies(e: Endpoint, o: PromQueryOptions): Promise<number> {
+  return withSignal(o.signal, async (signal) => {
+    const [s] = await querier(e, o, signal)(proxiesQuery(o.scope), 'the number of proxies');
+    return s?.value ?? 0;
   });
 }

@@ -151,14 +151,20 @@ function egressSelectors(name: string, scope: PromScope, extra: string[] = []): 
 export function familyQuery(
   f: FamilyQuery,
   scope: PromScope,
-  o: { windowSeconds?: number | undefined; perPod: boolean },
+  o: { windowSeconds?: number | undefined; perPod: boolean; workload?: boolean },
 ): string {
-  const by = [...ROW, ...EXTRA[f.part], ...(o.perPod ? ['namespace', 'pod'] : [])];
+  const by = [
+    ...ROW,
+    ...EXTRA[f.part],
+    ...(o.perPod ? ['namespace', 'pod'] : []),
+    ...(o.workload ? ['namespace', WORKLOAD] : []),
+  ];
   // Only Service backends mark a redirect; the others would only add series.
   const extra = f.part === 'backend' ? ['backend_kind="Service"'] : [];
-  const parts = egressSelectors(`__name__=${str(f.series)}`, scope, extra).map((s) =>
-    o.windowSeconds ? `increase(${s}[${o.windowSeconds}s])` : s,
-  );
+  const parts = egressSelectors(`__name__=${str(f.series)}`, scope, extra).map((s) => {
+    const v = o.windowSeconds ? `increase(${s}[${o.windowSeconds}s])` : s;
+    return o.workload ? withWorkload(v) : v;
+  });
   return `sum by (${by.join(',')}) (${parts.join(' or ')})`;
 }
 
@@ -176,7 +182,7 @@ const ROW_FAMILY: Record<string, string> = {
  */
 function membership(
   scope: PromScope,
-  o: { windowSeconds?: number | undefined },
+  o: { windowSeconds?: number | undefined; workload?: boolean },
   tcp: boolean,
   labels: string[] = ROW,
 ): string {
@@ -188,11 +194,13 @@ function membership(
     .flatMap((f) =>
       egressSelectors(`__name__=${str(f.series)}`, scope).map((s) => {
         const v = o.windowSeconds ? `increase(${s}[${o.windowSeconds}s]) > 0` : s;
-        return `label_replace(${v}, "egressctl_family", ${str(f.family)}, "", "")`;
+        const named = `label_replace(${v}, "egressctl_family", ${str(f.family)}, "", "")`;
+        return o.workload ? withWorkload(named) : named;
       }),
     )
     .join(' or ');
-  return `group by (${[...labels, 'namespace', 'pod', 'egressctl_family'].join(',')}) (${parts})`;
+  const by = [...labels, 'namespace', 'pod', 'egressctl_family', ...(o.workload ? [WORKLOAD] : [])];
+  return `group by (${by.join(',')}) (${parts})`;
 }
 
 /** Which pods sent on which row: one series per (row, pod), so asked only when there are few. */
@@ -207,7 +215,7 @@ export function podsQuery(scope: PromScope, o: { windowSeconds?: number | undefi
  */
 export function podCountsQuery(
   scope: PromScope,
-  o: { windowSeconds?: number | undefined; by: 'network' | 'route' | 'host' },
+  o: { windowSeconds?: number | undefined; by: 'network' | 'route' | 'host'; workload?: boolean },
 ): string {
   const base = ['parent_kind', 'parent_namespace', 'parent_name', 'parent_port', 'egressctl_family'];
   const route = o.by === 'network' ? [] : ['route_kind', 'route_namespace', 'route_name'];
@@ -215,7 +223,8 @@ export function podCountsQuery(
   // The group by leaves one series per (grain row, pod), so a pod on two hosts of a route is one.
   const count = (tcp: boolean) => {
     const g = [...base, ...route, ...dest(tcp)];
-    return `count by (${g.join(',')}) (${membership(
+    const by = [...g, ...(o.workload ? ['namespace', WORKLOAD] : [])];
+    return `count by (${by.join(',')}) (${membership(
       scope,
       o,
       tcp,
@@ -272,4 +281,20 @@ export function ownerOf(metric: Record<string, string>): WorkloadRef {
     if (name) return { kind, name };
   }
   return { kind: 'pod', name: metric.pod ?? '' };
+}
+
+/** The label `withWorkload` gives each series: its workload as `kind/name` (`deployment/web`). */
+export const WORKLOAD = 'egressctl_workload';
+
+/**
+ * `v` with each series' workload in one label, as `ownerOf` names it: label_replace leaves a series
+ * alone where its source label is empty, so the chain runs from the pod up to the owner that names the
+ * workload first (a Deployment's pod also carries `replicaset`; the Deployment, applied last, wins).
+ * Summing by it gives one series per row and workload, not per pod.
+ */
+export function withWorkload(v: string): string {
+  let out = `label_replace(${v}, "${WORKLOAD}", "pod/$1", "pod", "(.+)")`;
+  for (const kind of [...OWNER_ORDER].reverse())
+    out = `label_replace(${out}, "${WORKLOAD}", "${kind}/$1", "${ownerLabel(kind)}", "(.+)")`;
+  return out;
 }

@@ -4,13 +4,22 @@ import { UsageError } from '../errors.js';
 import type { KubeClient } from '../kube/rest.js';
 import type { StatReport } from '../metrics/stat.js';
 import { connectSettings, resolveNamespace } from '../options/global.js';
-import { fetchStatFromPrometheus, podSampleLedger, podSampleReport, queryPodSample } from './egress.js';
+import {
+  POD_NAMES_LIMIT,
+  countProxies,
+  fetchStatFromPrometheus,
+  podSampleLedger,
+  podSampleReport,
+  queryPodSample,
+  queryWorkloadReport,
+} from './egress.js';
 import { chooseSource, noProxies, promEndpoint, promRead, promScope } from './source.js';
 
 /**
  * `egress stat` from Prometheus, when `chooseSource` (source.ts) picks it; undefined when the pods
  * source should answer. Rows at a grain of network, route or host are one series each; `--by pod`,
- * `--by workload` and `-o ledger` read one series per (row, pod), as a scrape of the pods would.
+ * `-o ledger` and `--by workload` up to POD_NAMES_LIMIT proxies read one series per (row, pod), as a
+ * scrape of the pods would; `--by workload` past it, one per (row, workload).
  */
 export async function statFromPrometheus(
   o: Options,
@@ -37,7 +46,14 @@ export async function statFromPrometheus(
     });
     let report: StatReport;
     let text: string | undefined;
-    if (o.output === 'ledger' || o.by === 'pod' || o.by === 'workload') {
+    if (
+      o.output !== 'ledger' &&
+      o.by === 'workload' &&
+      (await countProxies(endpoint, query)) > POD_NAMES_LIMIT
+    ) {
+      // Rows per workload without a series per pod: past the limit, each row counts its pods.
+      report = await queryWorkloadReport(endpoint, query);
+    } else if (o.output === 'ledger' || o.by === 'pod' || o.by === 'workload') {
       const ledger = o.output === 'ledger';
       const p = await queryPodSample(endpoint, {
         ...query,

@@ -287,14 +287,10 @@ const rows: Row[] = [
     options: expectPlan({
       files: ['a.yaml', 'dir/'],
       replace: true,
-      flows: {
-        from: 'pods',
+      flows: podFlows({
         pods: { by: 'target', target: { kind: 'deployment', name: 'web', text: 'deploy/web' } },
-        allNamespaces: false,
         intervalMs: 30_000,
-        prometheus: NO_PROM,
-        timeoutMs: 120_000,
-      },
+      }),
       current: 'live/',
       namespace: 'egress-test',
       output: 'json',
@@ -308,14 +304,7 @@ const rows: Row[] = [
     command: 'plan',
     options: expectPlan({
       files: ['p/'],
-      flows: {
-        from: 'pods',
-        pods: { by: 'selector', selector: 'app=web' },
-        allNamespaces: true,
-        intervalMs: 0,
-        prometheus: NO_PROM,
-        timeoutMs: 120_000,
-      },
+      flows: podFlows({ pods: { by: 'selector', selector: 'app=web' }, allNamespaces: true }),
     }),
   },
   {
@@ -328,14 +317,10 @@ const rows: Row[] = [
     command: 'plan',
     options: expectPlan({
       files: ['p/'],
-      flows: {
-        from: 'pods',
-        pods: { by: 'all' },
+      flows: podFlows({
         allNamespaces: true,
-        intervalMs: 0,
         prometheus: { ...NO_PROM, url: new URL('http://prom:9090'), sinceSeconds: 86_400 },
-        timeoutMs: 120_000,
-      },
+      }),
     }),
   },
   {
@@ -373,14 +358,7 @@ const rows: Row[] = [
     command: 'learn',
     options: expectLearn({
       namespace: 'web',
-      flows: {
-        from: 'pods',
-        pods: { by: 'all' },
-        allNamespaces: false,
-        intervalMs: 0,
-        prometheus: { ...NO_PROM, source: 'prometheus', sinceSeconds: 604_800 },
-        timeoutMs: 120_000,
-      },
+      flows: podFlows({ prometheus: { ...NO_PROM, source: 'prometheus', sinceSeconds: 604_800 } }),
     }),
   },
   {
@@ -388,14 +366,7 @@ const rows: Row[] = [
     command: 'learn',
     options: expectLearn({
       namespace: 'web',
-      flows: {
-        from: 'pods',
-        pods: { by: 'all' },
-        allNamespaces: false,
-        intervalMs: 0,
-        prometheus: { ...NO_PROM, sinceSeconds: 604_800 },
-        timeoutMs: 600_000,
-      },
+      flows: podFlows({ prometheus: { ...NO_PROM, sinceSeconds: 604_800 }, timeoutMs: 600_000 }),
     }),
   },
   {
@@ -418,14 +389,10 @@ const rows: Row[] = [
     argv: 'egress learn -n egress-test deploy/web --interval 5m -o json --wildcards 3 --include-denied --apply --force-conflicts --field-manager me',
     command: 'learn',
     options: expectLearn({
-      flows: {
-        from: 'pods',
+      flows: podFlows({
         pods: { by: 'target', target: { kind: 'deployment', name: 'web', text: 'deploy/web' } },
-        allNamespaces: false,
         intervalMs: 300_000,
-        prometheus: NO_PROM,
-        timeoutMs: 120_000,
-      },
+      }),
       namespace: 'egress-test',
       output: 'json',
       wildcards: 3,
@@ -444,14 +411,7 @@ const rows: Row[] = [
     argv: 'egress learn -A -l app=web',
     command: 'learn',
     options: expectLearn({
-      flows: {
-        from: 'pods',
-        pods: { by: 'selector', selector: 'app=web' },
-        allNamespaces: true,
-        intervalMs: 0,
-        prometheus: NO_PROM,
-        timeoutMs: 120_000,
-      },
+      flows: podFlows({ pods: { by: 'selector', selector: 'app=web' }, allNamespaces: true }),
     }),
   },
   {
@@ -1018,19 +978,25 @@ const rows: Row[] = [
   },
 ];
 
+/** plan's and learn's flows from the pods, as validate() defaults them, with `o` over them. */
+function podFlows(o: Record<string, unknown> = {}): unknown {
+  return {
+    from: 'pods',
+    pods: { by: 'all' },
+    allNamespaces: false,
+    intervalMs: 0,
+    prometheus: NO_PROM,
+    timeoutMs: 120_000,
+    ...o,
+  };
+}
+
 function expectPlan(o: Record<string, unknown>): unknown {
   return {
     global: G,
     files: ['policy/'],
     replace: false,
-    flows: {
-      from: 'pods',
-      pods: { by: 'all' },
-      allNamespaces: false,
-      intervalMs: 0,
-      prometheus: NO_PROM,
-      timeoutMs: 120_000,
-    },
+    flows: podFlows(),
     current: undefined,
     namespace: undefined,
     output: 'table',
@@ -1044,14 +1010,7 @@ function expectPlan(o: Record<string, unknown>): unknown {
 function expectLearn(o: Record<string, unknown>): unknown {
   return {
     global: G,
-    flows: {
-      from: 'pods',
-      pods: { by: 'all' },
-      allNamespaces: false,
-      intervalMs: 0,
-      prometheus: NO_PROM,
-      timeoutMs: 120_000,
-    },
+    flows: podFlows(),
     current: undefined,
     namespace: undefined,
     output: 'yaml',

@@ -23,6 +23,22 @@ function comparable(text: string): Omit<StatReport, 'source'> {
   return JSON.parse(JSON.stringify(r)) as StatReport;
 }
 
+/** An endpoint to `url` that records each query it sends (the POST body or the decoded GET path). */
+function countingEndpoint(url: string): { endpoint: Endpoint; sent: string[] } {
+  const sent: string[] = [];
+  const base = urlEndpoint(new URL(url));
+  return {
+    sent,
+    endpoint: {
+      name: base.name,
+      send: (req) => {
+        sent.push(req.body ?? decodeURIComponent(req.path));
+        return base.send(req);
+      },
+    },
+  };
+}
+
 describe(
   'egress stat from a real Prometheus (Debian prometheus 2.42)',
   { skip: skipWithoutPrometheus },
@@ -221,15 +237,7 @@ describe(
     });
 
     test('the number of queries does not depend on the number of pods, and none names a pod', async () => {
-      const sent: string[] = [];
-      const base = urlEndpoint(new URL(bed.prom.url));
-      const counting: Endpoint = {
-        name: base.name,
-        send: (req) => {
-          sent.push(req.body ?? decodeURIComponent(req.path));
-          return base.send(req);
-        },
-      };
+      const { endpoint: counting, sent } = countingEndpoint(bed.prom.url);
       const all = await queryEgress(counting, {
         scope: { namespace: undefined },
         at: Date.now(),
@@ -299,15 +307,7 @@ describe(
 
     test('--by workload past the limit: one series per row and workload, each row counting its pods', async () => {
       const { queryWorkloadReport } = await import('../src/prometheus/egress.js');
-      const sent: string[] = [];
-      const base = urlEndpoint(new URL(bed.prom.url));
-      const counting: Endpoint = {
-        name: base.name,
-        send: (req) => {
-          sent.push(req.body ?? decodeURIComponent(req.path));
-          return base.send(req);
-        },
-      };
+      const { endpoint: counting, sent } = countingEndpoint(bed.prom.url);
       const r = await queryWorkloadReport(counting, {
         scope: { namespace: undefined },
         at: Date.now(),

@@ -12,15 +12,11 @@ import {
   type GlobalOptions,
 } from '../options/global.js';
 import type { PolicyObject } from '../policy/types.js';
-import { addPrometheusFlags } from '../prometheus/flags.js';
-import { toFlowSource, type FlowSource, type FlowSourceFlags } from './egress-plan.js';
+import { addFlowSourceFlags, toFlowSource, type FlowSource, type FlowSourceFlags } from './egress-plan.js';
 import {
   DEFAULT_NETWORK,
-  addAllNamespacesFlag,
   addClusterNetworksFlag,
   addEgressNamespaceFlag,
-  addNamespaceFlag,
-  addTimeoutFlag,
   withExamples,
   type CommandInput,
 } from './flags.js';
@@ -36,14 +32,6 @@ export function command(): Command {
       '[target]',
       'the pods whose traffic to learn from: TYPE/NAME (po, deploy, sts, ds, rs, rc, job, cj)',
     )
-    .option('-l, --selector <selector>', 'pods matching a label selector')
-    .option('--all', 'every pod in the namespace (the default when no target is given)')
-    .option(
-      '--interval <duration>',
-      'scrape twice this far apart and learn from what moved, with rates (0: totals)',
-      '0',
-    )
-    .option('--from-file <ledger>', 'learn from a ledger file (EgressLedger JSON) instead of scraping pods')
     .option('--current <dir>', 'read the current objects from files instead of the cluster')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('--out <dir>', 'write one file per object into this directory (for GitOps) instead of printing')
@@ -55,11 +43,7 @@ export function command(): Command {
       '--force-conflicts',
       'with --apply: take over fields another field manager owns (without it, such conflicts are refused)',
     );
-  addPrometheusFlags(cmd);
-  // Prometheus' own query timeout is 2m: a week of a large cluster's traffic can take most of it.
-  addTimeoutFlag(cmd, '2m');
-  addNamespaceFlag(cmd);
-  addAllNamespacesFlag(cmd);
+  addFlowSourceFlags(cmd, 'learn from');
   addEgressNamespaceFlag(cmd);
   addClusterNetworksFlag(cmd);
   return withExamples(

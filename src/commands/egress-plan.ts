@@ -49,27 +49,12 @@ export function command(): Command {
       '--replace',
       'the files are the whole policy of each namespace they name (else they are applied over the current objects, as kubectl apply does)',
     )
-    .option(
-      '--from-file <ledger>',
-      'replay the flows of a ledger file (EgressLedger JSON) instead of scraping pods',
-    )
-    .option('-l, --selector <selector>', 'pods matching a label selector')
-    .option('--all', 'every pod in the namespace (the default when no target is given)')
-    .option(
-      '--interval <duration>',
-      'scrape twice this far apart and replay what moved, with rates (0: totals)',
-      '0',
-    )
     .option('--current <dir>', 'read the current objects from files instead of the cluster')
     .addOption(
       new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
     )
     .option('--fail-on-break', 'exit 1 when any flow would break (uncertain flows do not count)');
-  addPrometheusFlags(cmd);
-  // Prometheus' own query timeout is 2m: a week of a large cluster's traffic can take most of it.
-  addTimeoutFlag(cmd, '2m');
-  addNamespaceFlag(cmd);
-  addAllNamespacesFlag(cmd);
+  addFlowSourceFlags(cmd, 'replay');
   addEgressNamespaceFlag(cmd);
   addClusterNetworksFlag(cmd);
   return withExamples(
@@ -148,6 +133,30 @@ export interface FlowSourceFlags extends PrometheusFlags {
   timeout: string;
   namespace?: string;
   allNamespaces?: boolean;
+}
+
+/**
+ * The flags that choose where flows come from, for `plan` and `learn` (`verb`: what the command does
+ * with them, for the help); `toFlowSource` reads them back.
+ */
+export function addFlowSourceFlags(cmd: Command, verb: string): Command {
+  cmd
+    .option(
+      '--from-file <ledger>',
+      `${verb} the flows of a ledger file (EgressLedger JSON) instead of scraping pods`,
+    )
+    .option('-l, --selector <selector>', 'pods matching a label selector')
+    .option('--all', 'every pod in the namespace (the default when no target is given)')
+    .option(
+      '--interval <duration>',
+      `scrape twice this far apart and ${verb} what moved, with rates (0: totals)`,
+      '0',
+    );
+  addPrometheusFlags(cmd);
+  // Prometheus' own query timeout is 2m: a week of a large cluster's traffic can take most of it.
+  addTimeoutFlag(cmd, '2m');
+  addNamespaceFlag(cmd);
+  return addAllNamespacesFlag(cmd);
 }
 
 /** Checks the flow-source flags: a ledger file, or pods as `egress stat` chooses them. Pure. */

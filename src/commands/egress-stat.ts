@@ -151,7 +151,8 @@ async function loadStat() {
 type Round = ScrapedRound;
 
 export async function run(o: Options, deps: Deps): Promise<number> {
-  const m = await loadStat();
+  // The renderers serve both sources; the scrape's modules load only once the pods answer.
+  const { statFormats } = await import('../render/stat.js');
   const output = o.output;
   // COLUMNS wins, as for other tools; a pipe has no width (deps.columns undefined): no limit.
   const envColumns = Number(deps.env.COLUMNS);
@@ -163,13 +164,14 @@ export async function run(o: Options, deps: Deps): Promise<number> {
     ...(o.template !== undefined ? { template: o.template } : {}),
     ...(trend ? { trend } : {}),
   });
-  const render = (r: StatReport) => (output === 'ledger' ? '' : m.statFormats[output](r, opts()));
+  const render = (r: StatReport) => (output === 'ledger' ? '' : statFormats[output](r, opts()));
   if (o.prometheus.source !== 'pods') {
     // The same renderers for both sources; a Prometheus ledger comes back as its text.
     const { statFromPrometheus } = await import('../prometheus/stat-command.js');
     const code = await statFromPrometheus(o, deps, (r, text) => finish(r, text, o, deps), render);
     if (code !== undefined) return code;
   }
+  const m = await loadStat();
   const namespace = await resolveNamespace(o.global, o.namespace, deps.env);
   const client = await deps.kube(connectSettings(o.global, namespace));
   const tty = deps.stdoutIsTTY && o.watch;
